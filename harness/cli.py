@@ -1,0 +1,280 @@
+"""The command line: parses arguments, calls the lifecycle, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from harness import catalog, doctor, state
+from harness.errors import BreakfixError
+from harness.grading import report
+from harness.lifecycle import Lifecycle, for_active
+
+app = typer.Typer(help="Hands-on break/fix labs for cloud and infrastructure engineers.", no_args_is_help=True, add_completion=False)
+images_app = typer.Typer(help="The base image every scenario runs on.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+console = Console()
+errors = Console(stderr=True)
+
+
+class RichReporter:
+    """Lifecycle steps as lines, slow work as a spinner with the current detail."""
+
+    def __init__(self) -> None:
+        self.status = console.status("")
+        self.started = time.monotonic()
+
+    def step(self, name: str, detail: str = "") -> None:
+        console.print(f"[bold cyan]▸ {name}[/] {detail}".rstrip())
+        self.status.update(f"{name}...")
+
+    def progress(self, message: str) -> None:
+        self.status.update(f"{message} ({time.monotonic() - self.started:.0f}s)")
+        console.print(f"  [dim]{message}[/]")
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Expected failures print one red line and exit 2; Ctrl-C exits 130 after cleanup."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BreakfixError as exc:
+            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            errors.print("[yellow]interrupted: cleaned up[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _sigterm_as_interrupt() -> None:
+    """So `kill <pid>` of a running start/verify cleans up like Ctrl-C does."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command("list")
+@friendly
+def list_entries(
+    kind: Annotated[Optional[str], typer.Option(help="scenario or lab")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="only entries with this tag")] = None,
+) -> None:
+    """Every scenario and lab, with whether this machine meets its requirements."""
+    entries = [e for e in catalog.discover() if (kind is None or e.kind == kind) and (tag is None or tag in e.manifest.tags)]
+    table = Table(title="breakfix catalog")
+    for column in ("id", "kind", "title", "difficulty", "tags", "question", "requires"):
+        table.add_column(column)
+    cache: dict = {}
+    for entry in entries:
+        manifest = entry.manifest
+        missing = doctor.unmet(list(manifest.requires), cache)
+        needs = ", ".join(manifest.requires) or "-"
+        met = f"[green]✓[/] {needs}" if not missing else f"[red]✗[/] missing {', '.join(missing)}"
+        table.add_row(entry.id, entry.kind, manifest.title, manifest.difficulty, ", ".join(manifest.tags), manifest.question, met)
+    console.print(table)
+
+
+@app.command()
+@friendly
+def show(entry_id: str) -> None:
+    """The manifest and the brief of one scenario or lab."""
+    entry = catalog.find(entry_id)
+    manifest = entry.manifest
+    console.print(f"[bold]{manifest.title}[/] ({entry.kind} {entry.id}, {manifest.difficulty}, question {manifest.question})")
+    console.print(f"tags: {', '.join(manifest.tags)}   requires: {', '.join(manifest.requires) or '-'}   time limit: {manifest.time_limit} min")
+    console.print(Markdown(entry.brief.read_text()))
+
+
+@app.command()
+@friendly
+def start(entry_id: str) -> None:
+    """Provision, break, and hand over a scenario (or a lab's workspace)."""
+    _sigterm_as_interrupt()
+    lifecycle = Lifecycle(catalog.find(entry_id), RichReporter())
+    started = time.monotonic()
+    lifecycle.start()
+    console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
+    _hand_over(lifecycle)
+
+
+def _hand_over(lifecycle: Lifecycle) -> None:
+    console.print(Markdown(lifecycle.entry.brief.read_text()))
+    console.print(f"[bold]workspace:[/] {lifecycle.workspace}")
+    for key, value in lifecycle.env().items():
+        console.print(f"  {key}={value}", highlight=False)
+    console.print("next: debug with your usual tools, then `breakfix check`; stuck? `breakfix hint`.")
+
+
+@app.command()
+@friendly
+def status() -> None:
+    """The active instance: elapsed time, hints used, check attempts."""
+    lifecycle, record = for_active()
+    limit = lifecycle.entry.manifest.time_limit * 60
+    minutes, seconds = divmod(int(record.elapsed), 60)
+    over = " [red](over time)[/]" if record.elapsed > limit else ""
+    console.print(f"[bold]{record.entry_id}[/] ({record.kind}) -- {record.phase}")
+    console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(lifecycle.entry.hint_files)}; checks run {len(record.attempts)}")
+    if record.solved_at:
+        console.print(f"[green]solved[/] after {int(record.solved_at - (record.handed_over_at or record.started_at))}s")
+
+
+@app.command()
+@friendly
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
+    junit: Annotated[Optional[Path], typer.Option(help="also write JUnit XML to this file")] = None,
+) -> None:
+    """Grade the active instance. Exit 0 only when every condition passes."""
+    lifecycle, record = for_active()
+    if not as_json:
+        console.print(f"checking {record.entry_id}...")
+    grade = lifecycle.grade(junit=junit)
+    counts = grade.counts()
+    record.attempts.append(state.CheckRecord(at=time.time(), passed=counts["passed"], failed=counts["failed"] + counts["error"]))
+    if grade.passed and record.solved_at is None:
+        record.solved_at = time.time()
+    state.save(record)
+    if as_json:
+        print(report.as_json(grade))
+    else:
+        report.print_text(grade, console)
+    raise typer.Exit(0 if grade.passed else 1)
+
+
+@app.command()
+@friendly
+def hint() -> None:
+    """The next progressive hint: where to look, never the fix."""
+    lifecycle, record = for_active()
+    hints = lifecycle.entry.hint_files
+    if record.hints_used >= len(hints):
+        console.print(f"no more hints ({len(hints)} used). `breakfix solve` shows the reference solution.")
+        return
+    record.hints_used += 1
+    state.save(record)
+    console.print(f"[bold]hint {record.hints_used}/{len(hints)}[/]")
+    console.print(Markdown(hints[record.hints_used - 1].read_text()))
+
+
+@app.command()
+@friendly
+def reset() -> None:
+    """Re-provision and re-inject the active scenario; the clock keeps running."""
+    _sigterm_as_interrupt()
+    lifecycle, record = for_active()
+    lifecycle.reporter = RichReporter()
+    lifecycle.reset(record)
+    console.print("[green]reset done[/]: the system is broken again, as at the start.")
+
+
+@app.command()
+@friendly
+def solve(
+    apply: Annotated[bool, typer.Option("--apply", help="run the reference fix on the active instance")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Show the reference solution; --apply runs it."""
+    lifecycle, record = for_active()
+    console.print(Markdown(lifecycle.entry.solution_doc.read_text()))
+    if not apply:
+        return
+    if not yes and not typer.confirm("Apply the reference fix to your instance (this gives the answer away)?"):
+        raise typer.Exit(1)
+    lifecycle.reporter = RichReporter()
+    lifecycle.solve()
+    console.print("applied; `breakfix check` to see it pass.")
+
+
+@app.command()
+@friendly
+def stop(force: Annotated[bool, typer.Option(help="forget the instance even if its state is unreadable")] = False) -> None:
+    """Tear down the active instance; verifies nothing is left behind."""
+    try:
+        lifecycle, record = for_active()
+    except BreakfixError:
+        if not force:
+            raise
+        state.clear()
+        console.print("state cleared.")
+        return
+    lifecycle.reporter = RichReporter()
+    lifecycle.stop()
+    console.print(f"[green]stopped[/] {record.entry_id}: nothing left behind.")
+
+
+@app.command()
+@friendly
+def verify(
+    entry_ids: Annotated[list[str], typer.Argument(help="ids to verify; `all` for every entry")],
+    fakes: Annotated[bool, typer.Option("--fakes", help="also prove every declared fake fix fails")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Prove entries end to end: healthy passes, broken fails, solution passes, teardown is clean."""
+    _sigterm_as_interrupt()
+    entries = catalog.discover() if entry_ids == ["all"] else [catalog.find(i) for i in entry_ids]
+    results = []
+    for entry in entries:
+        lifecycle = Lifecycle(entry, None if as_json else RichReporter())
+        result = lifecycle.verify(fakes=fakes)
+        results.append(result)
+        if not as_json:
+            steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
+            console.print(f"[bold green]verified[/] {entry.id} in {result.seconds:.1f}s ({steps})")
+            for fake_id, failing in result.fakes:
+                console.print(f"  fake fix {fake_id}: rejected by {', '.join(failing)}")
+    if as_json:
+        print(json.dumps([{"entry": r.entry_id, "seconds": round(r.seconds, 2), "steps": r.steps, "fakes": r.fakes} for r in results], indent=2))
+
+
+@app.command("doctor")
+@friendly
+def doctor_command() -> None:
+    """What is installed, what is missing, and how to get it."""
+    table = Table(title="breakfix doctor")
+    for column in ("requirement", "item", "", "detail"):
+        table.add_column(column)
+    found = doctor.findings()
+    for finding in found:
+        table.add_row(finding.requirement, finding.item, "[green]ok[/]" if finding.ok else "[red]missing[/]", finding.detail)
+    console.print(table)
+    raise typer.Exit(0 if all(f.ok for f in found) else 1)
+
+
+@images_app.command("build")
+@friendly
+def images_build(
+    force: Annotated[bool, typer.Option(help="rebuild even when the image is current")] = False,
+    method: Annotated[str, typer.Option(help="auto, dockerfile or debootstrap")] = "auto",
+) -> None:
+    """Build the base image (offline with debootstrap when no registry is reachable)."""
+    from harness.images import build_base_image
+    from harness.runtime.docker import connect
+
+    result = build_base_image(connect(), force=force, method=method)  # type: ignore[arg-type]
+    console.print(str(result))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""What is installed, what is missing, and how to get it -- per requirement a scenario can declare."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    requirement: str
+    item: str
+    ok: bool
+    detail: str
+
+
+def _version(command: list[str]) -> str | None:
+    if not shutil.which(command[0]):
+        return None
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def docker_findings() -> list[Finding]:
+    from harness.errors import BreakfixError
+    from harness.runtime.docker import connect
+
+    findings = []
+    client_version = _version(["docker", "--version"])
+    findings.append(Finding("docker", "docker CLI", client_version is not None, client_version or "apt-get install docker.io"))
+    try:
+        client = connect(timeout=5)
+        engine = client.version().get("Version", "?")
+        findings.append(Finding("docker", "engine", True, f"reachable, version {engine}"))
+    except BreakfixError as exc:
+        return [*findings, Finding("docker", "engine", False, str(exc))]
+    from harness.images import BASE_IMAGE, image_status
+
+    status = image_status(client)
+    findings.append(Finding("docker", f"image {BASE_IMAGE}", status == "current", status if status == "current" else f"{status}: run `breakfix images build`"))
+    return findings
+
+
+CHECKS = {"docker": docker_findings}
+
+
+def findings(requirements: list[str] | None = None) -> list[Finding]:
+    wanted = requirements or list(CHECKS)
+    result = []
+    for requirement in wanted:
+        check = CHECKS.get(requirement)
+        if check is None:
+            result.append(Finding(requirement, requirement, False, "not supported on this version of breakfix"))
+        else:
+            result.extend(check())
+    return result
+
+
+def unmet(requirements: list[str], cache: dict[str, list[Finding]] | None = None) -> list[str]:
+    """Names of requirements with a failing finding; `cache` avoids probing the same thing per row."""
+    missing = []
+    for requirement in requirements:
+        if cache is not None and requirement in cache:
+            found = cache[requirement]
+        else:
+            found = findings([requirement])
+            if cache is not None:
+                cache[requirement] = found
+        if not all(finding.ok for finding in found):
+            missing.append(requirement)
+    return missing

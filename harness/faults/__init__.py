@@ -1,0 +1,88 @@
+"""Fault library: each fault family in its own module, each fault an inject() and a revert().
+
+A scenario declares faults by kind and parameters; `build` validates the parameters with the
+fault's own pydantic model, so a typo in scenario.yaml is an error at load time, not mid-run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import BreakfixError
+from harness.manifest import FaultSpec
+from harness.runtime.docker import DockerRuntime
+
+
+class FaultParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class FaultContext:
+    """What a fault acts on: the runtime handle, the scenario's files, and a place to keep its undo."""
+
+    docker: DockerRuntime
+    entry_dir: Path
+    state_dir: Path
+
+    def save(self, key: str, data: Any) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / f"{key}.json").write_text(json.dumps(data))
+
+    def load(self, key: str) -> Any:
+        path = self.state_dir / f"{key}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def forget(self, key: str) -> None:
+        (self.state_dir / f"{key}.json").unlink(missing_ok=True)
+
+
+class Fault(ABC):
+    """inject() and revert() must both be idempotent: reset and teardown may call them again."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[FaultParams]]
+
+    def __init__(self, params: FaultParams, key: str) -> None:
+        self.params = params
+        self.key = key  # unique per fault in a scenario; names its saved undo state
+
+    @abstractmethod
+    def inject(self, ctx: FaultContext) -> None: ...
+
+    @abstractmethod
+    def revert(self, ctx: FaultContext) -> None: ...
+
+
+REGISTRY: dict[str, type[Fault]] = {}
+
+
+def register(cls: type[Fault]) -> type[Fault]:
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+def _load_families() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def build(spec: FaultSpec, index: int) -> Fault:
+    _load_families()
+    cls = REGISTRY.get(spec.kind)
+    if cls is None:
+        raise BreakfixError(f"faults[{index}].kind: unknown fault {spec.kind!r} (known: {', '.join(sorted(REGISTRY))})")
+    try:
+        params = cls.Params.model_validate(spec.params)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise BreakfixError(f"faults[{index}] ({spec.kind}).params: {problems}") from None
+    return cls(params, key=f"{index:02d}-{spec.kind}")

@@ -1,0 +1,1 @@
+"""Grading: run an entry's checks with pytest + testinfra and report each condition."""

@@ -1,0 +1,57 @@
+"""What a check may know about the running instance: its services, endpoints and workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from docker.models.containers import Container
+
+from harness.catalog import Entry
+from harness.runtime.docker import DockerRuntime
+
+
+@dataclass
+class LabContext:
+    """Handed to checks as the `lab` fixture."""
+
+    instance: str
+    entry: Entry
+    workspace: Path
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def docker(self) -> DockerRuntime:
+        return DockerRuntime(self.instance)
+
+    @property
+    def entrypoint_url(self) -> str:
+        entrypoint = getattr(self.entry.manifest, "entrypoint", None)
+        if entrypoint is None:
+            raise LookupError(f"{self.entry.id} declares no entrypoint")
+        return entrypoint.url
+
+    def container(self, service: str) -> Container:
+        return self.docker.container(service)
+
+    def container_name(self, service: str) -> str:
+        return self.docker.container_name(service)
+
+    def exec(self, service: str, command: list[str] | str) -> tuple[int, str]:
+        return self.docker.exec(service, command)
+
+    def containers(self) -> list[Container]:
+        """Every container labelled with this instance, including ones the learner added."""
+        from harness.runtime.docker import INSTANCE_LABEL
+
+        return self.docker.client.containers.list(all=True, filters={"label": f"{INSTANCE_LABEL}={self.instance}"})
+
+    def publisher_of(self, host_port: int) -> Container | None:
+        """The running container that publishes 127.0.0.1:<host_port>, whoever created it."""
+        for container in self.docker.client.containers.list():
+            for bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).values():
+                for binding in bindings or []:
+                    if int(binding["HostPort"]) == host_port:
+                        return container
+        return None

@@ -1,0 +1,70 @@
+"""The pytest plugin checks run under: fixtures for the instance, its hosts and the probes.
+
+Modelled on testinfra's own plugin: checks ask for `lab`, `host`, `http_load` and
+`inspect`, and never build their own connections, so every check sees the same instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import testinfra
+
+from harness import probes
+from harness.grading.context import LabContext
+
+_active_context: LabContext | None = None
+
+
+def activate(context: LabContext | None) -> None:
+    """Set by the runner before pytest starts; checks cannot reach the instance otherwise."""
+    global _active_context
+    _active_context = context
+
+
+def _context() -> LabContext:
+    if _active_context is None:
+        from harness.lifecycle import context_for_active  # standalone `pytest -p harness.grading.plugin`
+
+        activate(context_for_active())
+    assert _active_context is not None
+    return _active_context
+
+
+@pytest.fixture(scope="session")
+def lab() -> LabContext:
+    """The running instance: entry, workspace, containers, entrypoint URL."""
+    return _context()
+
+
+@pytest.fixture(scope="session")
+def host(lab: LabContext) -> Callable[[str], Any]:
+    """host(service) -> a testinfra host on docker://<that service's container>."""
+    cache: dict[str, Any] = {}
+
+    def get(service: str) -> Any:
+        if service not in cache:
+            cache[service] = testinfra.get_host(f"docker://{lab.container_name(service)}")
+        return cache[service]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def http_load() -> Callable[..., probes.LoadResult]:
+    """The bounded HTTP load probe (loopback only): http_load(url, paths, total=..., ...)."""
+    return probes.http_load
+
+
+@pytest.fixture(scope="session")
+def inspect(lab: LabContext) -> Callable[[str], dict[str, Any]]:
+    """inspect(service) -> `docker inspect` of that service's container, fresh on every call."""
+
+    def get(service: str) -> dict[str, Any]:
+        container = lab.container(service)
+        container.reload()
+        return container.attrs
+
+    return get

@@ -1,0 +1,51 @@
+"""Reporters: a human table (rich) and JSON. JUnit XML comes from pytest's own junitxml."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.grading.runner import Grade
+
+MARKS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "error": "[red]ERROR[/]", "skipped": "[yellow]SKIP[/]"}
+
+
+def as_table(grade: Grade) -> Table:
+    table = Table(title=f"breakfix check: {grade.entry_id}", show_lines=False, expand=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("condition")
+    table.add_column("details", overflow="fold")
+    for condition in grade.conditions:
+        table.add_row(MARKS[condition.outcome], condition.title, condition.message)
+    return table
+
+
+def summary_line(grade: Grade) -> str:
+    counts = grade.counts()
+    verdict = "[bold green]all conditions pass[/]" if grade.passed else "[bold red]not fixed yet[/]"
+    return f"{verdict}: {counts['passed']} passed, {counts['failed'] + counts['error']} failed ({grade.seconds:.1f}s)"
+
+
+def print_text(grade: Grade, console: Console) -> None:
+    console.print(as_table(grade))
+    console.print(summary_line(grade))
+
+
+def as_dict(grade: Grade) -> dict[str, Any]:
+    return {
+        "entry": grade.entry_id,
+        "passed": grade.passed,
+        "seconds": round(grade.seconds, 3),
+        "counts": grade.counts(),
+        "conditions": [
+            {"id": c.id, "title": c.title, "outcome": c.outcome, "message": c.message, "seconds": round(c.seconds, 3)}
+            for c in grade.conditions
+        ],
+    }
+
+
+def as_json(grade: Grade) -> str:
+    return json.dumps(as_dict(grade), indent=2)

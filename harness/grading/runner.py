@@ -1,0 +1,143 @@
+"""Runs an entry's checks with pytest in-process and collects one Condition per test."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from harness.grading import plugin
+from harness.grading.context import LabContext
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+PYTEST_INI = Path(__file__).with_name("pytest.ini")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One graded condition: the test's docstring is its title, its assertion message what the learner reads."""
+
+    id: str
+    title: str
+    outcome: Outcome
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Grade:
+    entry_id: str
+    conditions: list[Condition] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.conditions) and all(c.outcome in ("passed", "skipped") for c in self.conditions)
+
+    def outcome_of(self, condition_id: str) -> Outcome | None:
+        return next((c.outcome for c in self.conditions if c.id == condition_id), None)
+
+    def counts(self) -> dict[str, int]:
+        result = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        for condition in self.conditions:
+            result[condition.outcome] += 1
+        return result
+
+
+def learner_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The assertion's own message, without pytest's introspection of the expression."""
+    if isinstance(excinfo.value, AssertionError):
+        text = str(excinfo.value)
+        return text.split("\nassert ")[0].strip() or "condition not met"
+    return f"check could not run: {type(excinfo.value).__name__}: {excinfo.value}".strip()
+
+
+class Collector:
+    """A pytest plugin object that records outcomes and deselects tests not asked for."""
+
+    def __init__(self, only: set[str] | None) -> None:
+        self.only = only
+        self.conditions: dict[str, Condition] = {}
+        self.titles: dict[str, str] = {}
+        self.collect_errors: list[str] = []
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.only is not None:
+            keep = [item for item in items if item.name in self.only]
+            config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+            items[:] = keep
+        for item in items:
+            doc = getattr(item.obj, "__doc__", None) or item.name.removeprefix("test_").replace("_", " ")
+            self.titles[item.name] = doc.strip().splitlines()[0]
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        name = item.name
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            self._record(name, "skipped", str(reason).removeprefix("Skipped: "), report.duration)
+        elif report.failed:
+            kind: Outcome = "failed" if report.when == "call" else "error"
+            message = learner_message(call.excinfo) if call.excinfo else report.longreprtext
+            if call.excinfo and not isinstance(call.excinfo.value, AssertionError):
+                kind = "error"
+            self._record(name, kind, message, report.duration)
+        elif report.when == "call":
+            self._record(name, "passed", "", report.duration)
+
+    def _record(self, name: str, outcome: Outcome, message: str, seconds: float) -> None:
+        if name in self.conditions and self.conditions[name].outcome != "passed":
+            return  # the first failure (setup or call) is the one worth reading
+        self.conditions[name] = Condition(name, self.titles.get(name, name), outcome, message, seconds)
+
+
+def run_checks(
+    context: LabContext,
+    checks_dir: Path,
+    *,
+    only: set[str] | None = None,
+    junit: Path | None = None,
+) -> Grade:
+    """Run every test_*.py in `checks_dir` against the instance; never raises for a failing check."""
+    started = time.monotonic()
+    collector = Collector(only)
+    args = [
+        str(checks_dir),
+        "-c", str(PYTEST_INI),
+        "--rootdir", str(checks_dir),
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",  # the learner reads our report, not pytest's
+        "-W", "ignore::DeprecationWarning",
+        "-s",
+    ]
+    if junit:
+        args += ["--junitxml", str(junit), "-o", f"junit_suite_name={context.entry.id}"]
+    plugin.activate(context)
+    # hermetic: no plugin installed on the machine (testinfra's own `host` fixture among them) joins a grading run
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        pytest.main(args, plugins=[plugin, collector])
+    finally:
+        plugin.activate(None)
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    grade = Grade(context.entry.id, list(collector.conditions.values()), time.monotonic() - started)
+    for error in collector.collect_errors:
+        grade.conditions.append(Condition("collection", "checks could be loaded", "error", error))
+    if not grade.conditions:
+        grade.conditions.append(Condition("collection", "checks could be loaded", "error", "no check ran"))
+    return grade

@@ -1,0 +1,315 @@
+"""The one sequence every scenario goes through:
+preflight, provision, baseline, inject, confirm, hand over, check, solve, teardown.
+
+`start` runs preflight..hand over; `verify` runs preflight..confirm, solve, check and teardown
+and fails loudly on any deviation. Any exception or Ctrl-C during `start` or `verify` tears
+down what was provisioned, so an interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from harness import faults, state
+from harness.catalog import Entry, find
+from harness.errors import BreakfixError
+from harness.grading.context import LabContext
+from harness.grading.runner import Grade, run_checks
+from harness.manifest import ScenarioManifest
+from harness.runtime import Runtime
+from harness.runtime.docker import ComposeStack, DockerRuntime
+
+
+class Reporter(Protocol):
+    def step(self, name: str, detail: str = "") -> None: ...
+
+    def progress(self, message: str) -> None: ...
+
+
+class Silent:
+    def step(self, name: str, detail: str = "") -> None:
+        pass
+
+    def progress(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class StepTimes:
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    @contextmanager
+    def measure(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps.append((name, time.monotonic() - started))
+
+    def total(self) -> float:
+        return sum(seconds for _, seconds in self.steps)
+
+
+class Lifecycle:
+    """Drives one instance of one entry. The instance id is the entry id: one active at a time."""
+
+    def __init__(self, entry: Entry, reporter: Reporter | None = None) -> None:
+        self.entry = entry
+        self.instance = entry.id
+        self.reporter = reporter or Silent()
+        self.times = StepTimes()
+        self.workspace = state.instance_dir(self.instance) / "workspace"
+        self.faults = [faults.build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
+
+    @property
+    def is_scenario(self) -> bool:
+        return isinstance(self.entry.manifest, ScenarioManifest)
+
+    @property
+    def scenario(self) -> ScenarioManifest:
+        assert isinstance(self.entry.manifest, ScenarioManifest)
+        return self.entry.manifest
+
+    # -- the pieces ------------------------------------------------------------------------------
+
+    def runtimes(self) -> list[Runtime]:
+        """Runtimes for this entry, built on the workspace copy so the learner's edits are live."""
+        found: list[Runtime] = []
+        if self.is_scenario and "docker" in self.scenario.requires:
+            found.append(ComposeStack(DockerRuntime(self.instance), self.workspace / self.scenario.stack))
+        return found
+
+    def context(self) -> LabContext:
+        return LabContext(self.instance, self.entry, self.workspace)
+
+    def fault_context(self) -> faults.FaultContext:
+        return faults.FaultContext(DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults")
+
+    def env(self) -> dict[str, str]:
+        variables = {"BREAKFIX_INSTANCE": self.instance, "BREAKFIX_WORKSPACE": str(self.workspace)}
+        for runtime in self.runtimes():
+            variables.update(runtime.env())
+        return variables
+
+    # -- the sequence ----------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        with self.times.measure("preflight"):
+            self.reporter.step("preflight")
+            self._prepare_workspace()
+            problems = [problem for runtime in self.runtimes() for problem in runtime.preflight()]
+            if problems:
+                raise BreakfixError("preflight failed:\n  - " + "\n  - ".join(problems))
+
+    def _prepare_workspace(self) -> None:
+        """A fresh copy of what the learner may edit: the stack of a scenario."""
+        if self.workspace.exists():
+            shutil.rmtree(self.workspace)
+        self.workspace.mkdir(parents=True)
+        if self.is_scenario:
+            stack_dir = (self.entry.directory / self.scenario.stack).parent
+            shutil.copytree(stack_dir, self.workspace / stack_dir.relative_to(self.entry.directory))
+
+    def provision(self) -> None:
+        with self.times.measure("provision"):
+            self.reporter.step("provision")
+            for runtime in self.runtimes():
+                runtime.provision(self.reporter.progress)
+
+    def grade(self, *, only: set[str] | None = None, junit: Path | None = None) -> Grade:
+        return run_checks(self.context(), self.entry.checks_dir, only=only, junit=junit)
+
+    def baseline(self) -> None:
+        with self.times.measure("baseline"):
+            self.reporter.step("baseline", "checks must pass on the healthy system")
+            grade = self.grade()
+            if not grade.passed:
+                raise BreakfixError("baseline failed: the healthy system does not pass its checks:\n" + _failures(grade))
+
+    def inject(self) -> None:
+        with self.times.measure("inject"):
+            self.reporter.step("inject")
+            ctx = self.fault_context()
+            for number, fault in enumerate(self.faults, 1):
+                self.reporter.progress(f"fault {number}/{len(self.faults)}")  # what it is stays the learner's puzzle
+                fault.inject(ctx)
+
+    def confirm(self) -> Grade:
+        """Retry the detecting checks until every one of them fails, within the manifest's bound."""
+        confirm = self.scenario.confirm
+        with self.times.measure("confirm"):
+            self.reporter.step("confirm", "the fault must show in the checks")
+            deadline = time.monotonic() + confirm.timeout
+            while True:
+                grade = self.grade(only=set(confirm.failing))
+                still_passing = [c for c in confirm.failing if grade.outcome_of(c) != "failed"]
+                if not still_passing:
+                    return grade
+                if time.monotonic() > deadline:
+                    raise BreakfixError(
+                        f"the fault did not show within {confirm.timeout:.0f}s: still passing or not run: "
+                        f"{', '.join(still_passing)}. The scenario is broken; please report it."
+                    )
+                self.reporter.progress(f"symptom not visible yet ({', '.join(still_passing)}), retrying")
+                time.sleep(confirm.interval)
+
+    def revert(self) -> None:
+        ctx = self.fault_context()
+        for fault in reversed(self.faults):
+            fault.revert(ctx)
+
+    def run_script(self, script: Path, what: str) -> None:
+        """Run a solution or fake-fix script on the host, in the workspace, with the instance's env."""
+        self.reporter.progress(f"applying {what}: {script.name}")
+        result = subprocess.run(
+            ["bash", str(script)],
+            cwd=self.workspace,
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip()[-2000:]
+            raise BreakfixError(f"{what} {script} exited {result.returncode}:\n{output}")
+
+    def solve(self) -> None:
+        with self.times.measure("solve"):
+            self.reporter.step("solve", "apply the reference fix")
+            self.run_script(self.entry.solve_script, "reference solution")
+
+    def teardown(self) -> None:
+        with self.times.measure("teardown"):
+            self.reporter.step("teardown")
+            failures = []
+            for runtime in self.runtimes():
+                try:
+                    runtime.teardown()
+                except BreakfixError as exc:
+                    failures.append(str(exc))
+            docker = DockerRuntime(self.instance)
+            if self.is_scenario and "docker" in self.scenario.requires and docker.leftovers():
+                failures.append(f"left behind: {', '.join(docker.leftovers())}")
+            if failures:
+                raise BreakfixError("teardown incomplete: " + "; ".join(failures))
+
+    # -- commands built from the pieces -------------------------------------------------------------
+
+    @contextmanager
+    def torn_down_on_failure(self) -> Iterator[None]:
+        """On any exception, including KeyboardInterrupt, remove what was provisioned, then re-raise."""
+        try:
+            yield
+        except BaseException:
+            self.reporter.step("cleanup", "removing everything the run created")
+            try:
+                self.teardown()
+            finally:
+                state.clear(self.instance)
+            raise
+
+    def bring_up_broken(self) -> Grade:
+        """preflight, provision, baseline, inject, confirm -- shared by start, reset and verify."""
+        self.preflight()
+        self.provision()
+        self.baseline()
+        self.inject()
+        return self.confirm()
+
+    def start(self) -> state.InstanceState:
+        active = state.load_active()
+        if active and active.instance != self.instance:
+            raise BreakfixError(f"{active.entry_id} is still running: `breakfix stop` first")
+        record = state.InstanceState(instance=self.instance, entry_id=self.entry.id, kind=self.entry.kind)
+        state.save(record)
+        with self.torn_down_on_failure():
+            self.teardown()  # anything left from an earlier run of the same id
+            self.bring_up_broken()
+        record.phase = "running"
+        record.handed_over_at = time.time()
+        state.save(record)
+        return record
+
+    def reset(self, record: state.InstanceState) -> None:
+        """Re-provision and re-inject, keeping the timer and the hints already used."""
+        with self.torn_down_on_failure():
+            self.teardown()
+            self.bring_up_broken()
+        record.phase = "running"
+        state.save(record)
+
+    def stop(self) -> None:
+        try:
+            self.teardown()
+        finally:
+            state.clear(self.instance)
+
+    def verify(self, *, fakes: bool = False) -> VerifyReport:
+        """Prove the entry: healthy passes, broken fails, solution passes, fakes fail, nothing left."""
+        report = VerifyReport(self.entry.id)
+        active = state.load_active()
+        if active and active.instance == self.instance and active.phase == "running":
+            raise BreakfixError(f"{self.instance} is in use by a learner: `breakfix stop` first")
+        try:
+            with self.torn_down_on_failure():
+                self.teardown()
+                self.bring_up_broken()
+                self.solve()
+                with self.times.measure("check"):
+                    self.reporter.step("check", "the reference solution must pass every check")
+                    grade = self.grade()
+                if not grade.passed:
+                    raise BreakfixError("the reference solution does not pass:\n" + _failures(grade))
+                if fakes:
+                    for fake in self.scenario.fake_fixes:
+                        report.fakes.append((fake.id, self._fake_fails(fake.id)))
+                self.teardown()
+        finally:
+            state.clear(self.instance)
+            report.steps = self.times.steps
+        return report
+
+    def _fake_fails(self, fake_id: str) -> list[str]:
+        """Re-break the system, apply a fake fix, and require the checks to fail; returns the failing checks."""
+        fake = next(f for f in self.scenario.fake_fixes if f.id == fake_id)
+        with self.times.measure(f"fake:{fake.id}"):
+            self.reporter.step(f"fake fix {fake.id}", fake.summary)
+            self.teardown()
+            self.bring_up_broken()
+            self.run_script(self.entry.directory / fake.script, f"fake fix {fake.id}")
+            grade = self.grade()
+            if grade.passed:
+                raise BreakfixError(f"fake fix {fake.id!r} ({fake.summary}) PASSES the checks: the checks must reject it")
+            return [c.id for c in grade.conditions if c.outcome in ("failed", "error")]
+
+
+@dataclass
+class VerifyReport:
+    entry_id: str
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    fakes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(seconds for _, seconds in self.steps)
+
+
+def _failures(grade: Grade) -> str:
+    return "\n".join(f"  - {c.title}: {c.message}" for c in grade.conditions if c.outcome in ("failed", "error"))
+
+
+def for_active() -> tuple[Lifecycle, state.InstanceState]:
+    record = state.require_active()
+    return Lifecycle(find(record.entry_id)), record
+
+
+def context_for_active() -> LabContext:
+    return for_active()[0].context()

@@ -1,0 +1,30 @@
+"""Runtimes: one module per backend (docker, aws, terraform, kind), like testinfra's backends.
+
+A runtime knows nothing of scenarios: the lifecycle hands it what to provision and asks it to
+check its own prerequisites, tear down, and export the environment a learner's shell needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+Progress = Callable[[str], None]
+
+
+class Runtime(Protocol):
+    name: str
+
+    def preflight(self) -> list[str]:
+        """Problems that would stop provisioning, each saying how to fix it; empty when ready."""
+        ...
+
+    def provision(self, progress: Progress) -> None: ...
+
+    def teardown(self) -> None:
+        """Remove everything this runtime created for the instance; raise if anything is left."""
+        ...
+
+    def env(self) -> dict[str, str]:
+        """Variables for the learner's shell and for solution scripts."""
+        ...

@@ -1,0 +1,147 @@
+"""The compose-file subset a scenario stack may use, parsed and validated with pydantic.
+
+breakfix drives the engine through the Docker SDK (one code path whatever compose version a
+machine has, labels on every object, clean Ctrl-C); the stack itself stays a plain compose.yaml
+that `docker compose` (v2) or `docker-compose` (v1) can also run, so the benchmarks can compare.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import BreakfixError
+
+# host_ip:host_port:container_port[/proto]; the host ip is mandatory so nothing listens beyond loopback
+PORT = re.compile(r"^(?P<ip>[0-9.]+):(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
+SIZE = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
+
+
+class Healthcheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    test: list[str]
+    interval: str = "1s"
+    timeout: str = "3s"
+    retries: int = 30
+    start_period: str = "0s"
+
+
+class Service(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image: str
+    command: list[str] | str | None = None
+    entrypoint: list[str] | str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    ports: list[str] = Field(default_factory=list)
+    volumes: list[str] = Field(default_factory=list)
+    working_dir: str | None = None
+    user: str | None = None
+    mem_limit: str | None = None
+    memswap_limit: str | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    restart: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
+    init: bool = False
+    stop_signal: str | None = None
+    stop_grace_period: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    healthcheck: Healthcheck | None = None
+    read_only: bool = False
+    tmpfs: list[str] = Field(default_factory=list)
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _env_list_to_map(cls, value: object) -> object:
+        if isinstance(value, list):
+            return dict(str(item).split("=", 1) if "=" in str(item) else (str(item), "") for item in value)
+        if isinstance(value, dict):
+            return {str(key): "" if val is None else str(val) for key, val in value.items()}
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _loopback_ports(cls, ports: list[str]) -> list[str]:
+        for port in ports:
+            match = PORT.match(str(port))
+            if not match:
+                raise ValueError(f"{port!r}: publish as '127.0.0.1:<host>:<container>' -- the host address is required")
+            if match["ip"] != "127.0.0.1":
+                raise ValueError(f"{port!r}: publishes on {match['ip']}; breakfix publishes on 127.0.0.1 only")
+        return ports
+
+    @field_validator("mem_limit", "memswap_limit")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None and not SIZE.match(str(value)):
+            raise ValueError(f"{value!r} is not a size like 128m")
+        return value
+
+    def published(self) -> list[tuple[int, int, str]]:
+        """(host_port, container_port, proto) for every published port."""
+        result = []
+        for port in self.ports:
+            match = PORT.match(port)
+            assert match  # validated above
+            result.append((int(match["host"]), int(match["container"]), match["proto"] or "tcp"))
+        return result
+
+
+class Stack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = None
+    services: dict[str, Service] = Field(min_length=1)
+
+    def start_order(self) -> list[str]:
+        """Services ordered so every dependency starts first; a cycle is a stack error."""
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(name: str, chain: tuple[str, ...]) -> None:
+            if name in order:
+                return
+            if name in visiting:
+                raise BreakfixError(f"depends_on cycle: {' -> '.join((*chain, name))}")
+            if name not in self.services:
+                raise BreakfixError(f"depends_on: unknown service {name!r} (in {chain[-1]})")
+            visiting.add(name)
+            for dependency in self.services[name].depends_on:
+                visit(dependency, (*chain, name))
+            visiting.discard(name)
+            order.append(name)
+
+        for name in self.services:
+            visit(name, ())
+        return order
+
+
+def load_stack(path: Path) -> Stack:
+    """Parse a compose file; problems name the file and the service field."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        return Stack.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise BreakfixError(f"{path}: invalid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in exc.errors()
+        )
+        raise BreakfixError(f"{path}: {problems}") from None
+    except OSError as exc:
+        raise BreakfixError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def parse_duration(text: str) -> float:
+    """Compose durations such as 1s, 500ms, 1m30s, in seconds."""
+    total = 0.0
+    for amount, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
+        total += float(amount) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    if total == 0 and text.strip("0smh") != "":
+        raise BreakfixError(f"not a duration: {text!r}")
+    return total

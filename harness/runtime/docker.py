@@ -1,0 +1,309 @@
+"""Docker runtime: provisions a compose stack through the Docker SDK, labelled with the instance id.
+
+Every object it creates carries `breakfix.instance=<id>`, so teardown can find and remove
+everything by label, then prove nothing is left -- even after a Ctrl-C between two API calls.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+
+from harness.errors import BreakfixError
+from harness.runtime.compose import Service, Stack, parse_duration
+
+INSTANCE_LABEL = "breakfix.instance"
+SERVICE_LABEL = "breakfix.service"
+Progress = Callable[[str], None]
+ENGINE_HELP = (
+    "no Docker engine reachable. Start one (`sudo systemctl start docker`, or as root: "
+    "`apt-get install docker.io && dockerd &`) or set DOCKER_HOST; `breakfix doctor` checks"
+)
+
+
+def connect(timeout: float = 60) -> docker.DockerClient:
+    """A client to a live engine, or a one-line error saying how to get one."""
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+        return client
+    except DockerException as exc:
+        raise BreakfixError(f"{ENGINE_HELP} ({type(exc).__name__})") from None
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _nanos(duration: str) -> int:
+    return int(parse_duration(duration) * 1e9)
+
+
+def _size_bytes(size: str) -> int:
+    units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    size = size.lower()
+    if size[-1] in units:
+        return int(size[:-1]) * units[size[-1]]
+    return int(size)
+
+
+class DockerRuntime:
+    """One instance's containers, network and volumes on the local engine."""
+
+    def __init__(self, instance: str, client: docker.DockerClient | None = None) -> None:
+        self.instance = instance
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    @property
+    def prefix(self) -> str:
+        return f"bf-{self.instance}"
+
+    @property
+    def network_name(self) -> str:
+        return self.prefix
+
+    def container_name(self, service: str) -> str:
+        return f"{self.prefix}-{service}"
+
+    def labels(self, service: str | None = None) -> dict[str, str]:
+        labels = {INSTANCE_LABEL: self.instance}
+        if service:
+            labels[SERVICE_LABEL] = service
+        return labels
+
+    # -- preflight ------------------------------------------------------------------------------
+
+    def preflight(self, stack: Stack) -> list[str]:
+        """Every problem that would stop provisioning, each with the way out."""
+        try:
+            self.client
+        except BreakfixError as exc:
+            return [str(exc)]
+        problems = []
+        for image in sorted({service.image for service in stack.services.values()}):
+            try:
+                self.client.images.get(image)
+            except ImageNotFound:
+                problems.append(f"image {image} is missing: run `breakfix images build`")
+        ours = {port for port in self._published_ports_of_instance()}
+        for name, service in stack.services.items():
+            for host_port, _, _ in service.published():
+                if host_port not in ours and not port_is_free(host_port):
+                    problems.append(f"port 127.0.0.1:{host_port} (service {name}) is in use: free it or stop what holds it")
+        return problems
+
+    def _published_ports_of_instance(self) -> list[int]:
+        ports = []
+        for container in self.client.containers.list(all=True, filters={"label": f"{INSTANCE_LABEL}={self.instance}"}):
+            for bindings in (container.attrs["HostConfig"].get("PortBindings") or {}).values():
+                ports.extend(int(binding["HostPort"]) for binding in bindings or [])
+        return ports
+
+    # -- provision ------------------------------------------------------------------------------
+
+    def provision(self, stack: Stack, stack_dir: Path, progress: Progress = lambda _: None, *, wait: float = 90) -> None:
+        """Create the network, then every service in dependency order, then wait until healthy."""
+        self.client.networks.create(self.network_name, driver="bridge", labels=self.labels())
+        for name in stack.start_order():
+            progress(f"starting {name}")
+            self.client.containers.create(**self._create_args(name, stack.services[name], stack_dir)).start()
+        progress("waiting for services to be healthy")
+        self.wait_healthy(stack, timeout=wait)
+
+    def _create_args(self, name: str, service: Service, stack_dir: Path) -> dict:
+        args: dict = {
+            "image": service.image,
+            "name": self.container_name(name),
+            "hostname": name,
+            "labels": self.labels(name),
+            "environment": service.environment,
+            "ports": {f"{container}/{proto}": ("127.0.0.1", host) for host, container, proto in service.published()},
+            "volumes": self._volumes(service, stack_dir),
+            "restart_policy": {"Name": service.restart} if service.restart != "no" else None,
+            "init": service.init,
+            "read_only": service.read_only,
+            "detach": True,
+            # the service name is the DNS alias other services use, as under compose
+            "network": self.network_name,
+            "networking_config": {self.network_name: self.client.api.create_endpoint_config(aliases=[name])},
+        }
+        optional = {
+            "command": service.command,
+            "entrypoint": service.entrypoint,
+            "working_dir": service.working_dir,
+            "user": service.user,
+            "stop_signal": service.stop_signal,
+            "pids_limit": service.pids_limit,
+        }
+        args.update({key: value for key, value in optional.items() if value is not None})
+        if service.mem_limit:
+            args["mem_limit"] = _size_bytes(service.mem_limit)
+            args["memswap_limit"] = _size_bytes(service.memswap_limit or service.mem_limit)
+        if service.cpus:
+            args["nano_cpus"] = int(service.cpus * 1e9)
+        if service.tmpfs:
+            args["tmpfs"] = {mount: "" for mount in service.tmpfs}
+        if service.stop_grace_period:
+            args["stop_timeout"] = int(parse_duration(service.stop_grace_period))
+        if service.healthcheck:
+            check = service.healthcheck
+            args["healthcheck"] = {
+                "test": check.test,
+                "interval": _nanos(check.interval),
+                "timeout": _nanos(check.timeout),
+                "retries": check.retries,
+                "start_period": _nanos(check.start_period),
+            }
+        return {key: value for key, value in args.items() if value is not None}
+
+    def _volumes(self, service: Service, stack_dir: Path) -> dict[str, dict[str, str]]:
+        volumes: dict[str, dict[str, str]] = {}
+        for spec in service.volumes:
+            source, target, *mode = spec.split(":")
+            if source.startswith((".", "/")):
+                host_path = (stack_dir / source).resolve()
+                if not host_path.exists():
+                    raise BreakfixError(f"volume {spec!r}: {host_path} does not exist")
+                key = str(host_path)
+            else:
+                key = f"{self.prefix}-{source}"
+                try:
+                    self.client.volumes.get(key)
+                except NotFound:
+                    self.client.volumes.create(key, labels=self.labels())
+            volumes[key] = {"bind": target, "mode": mode[0] if mode else "rw"}
+        return volumes
+
+    def wait_healthy(self, stack: Stack, timeout: float = 90) -> None:
+        """Poll until every service with a healthcheck is healthy and the rest are running."""
+        deadline = time.monotonic() + timeout
+        pending = list(stack.services)
+        while pending:
+            still = []
+            for name in pending:
+                state = self.container(name).attrs["State"]
+                if state["Status"] in ("exited", "dead") and stack.services[name].restart == "no":
+                    logs = self.logs(name, tail=5)
+                    raise BreakfixError(f"service {name} exited with code {state['ExitCode']} while starting:\n{logs}")
+                health = state.get("Health", {}).get("Status")
+                ready = health == "healthy" if health else state["Status"] == "running"
+                if not ready:
+                    still.append(name)
+            pending = still
+            if pending and time.monotonic() > deadline:
+                raise BreakfixError(f"services not healthy after {timeout:.0f}s: {', '.join(pending)} (see `docker logs {self.container_name(pending[0])}`)")
+            if pending:
+                time.sleep(0.1)
+
+    # -- running instance -----------------------------------------------------------------------
+
+    def container(self, service: str) -> Container:
+        try:
+            return self.client.containers.get(self.container_name(service))
+        except NotFound:
+            raise BreakfixError(f"service {service} has no container ({self.container_name(service)}): was it removed?") from None
+
+    def exec(self, service: str, command: list[str] | str, *, user: str | None = None) -> tuple[int, str]:
+        result = self.container(service).exec_run(command, user=user or "", demux=False)
+        return result.exit_code, (result.output or b"").decode(errors="replace")
+
+    def logs(self, service: str, tail: int = 50) -> str:
+        return self.container(service).logs(tail=tail).decode(errors="replace")
+
+    # -- teardown -------------------------------------------------------------------------------
+
+    def _ours(self) -> dict[str, str]:
+        return {"label": f"{INSTANCE_LABEL}={self.instance}"}
+
+    def leftovers(self) -> list[str]:
+        """Everything still labelled with this instance: must be empty after teardown."""
+        found = [f"container {c.name}" for c in self.client.containers.list(all=True, filters=self._ours())]
+        found += [f"network {n.name}" for n in self.client.networks.list(filters=self._ours())]
+        found += [f"volume {v.name}" for v in self.client.volumes.list(filters=self._ours())]
+        return found
+
+    def teardown(self) -> None:
+        """Remove every labelled object; raise if anything survives."""
+        for container in self.client.containers.list(all=True, filters=self._ours()):
+            try:
+                container.remove(force=True, v=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise
+        for network in self.client.networks.list(filters=self._ours()):
+            try:
+                network.remove()
+            except NotFound:
+                pass
+        for volume in self.client.volumes.list(filters=self._ours()):
+            try:
+                volume.remove(force=True)
+            except NotFound:
+                pass
+        left = self.leftovers()
+        if left:
+            raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
+
+
+def compose_command() -> list[str] | None:
+    """The compose CLI on this machine, v2 preferred: used by benchmarks to compare against raw compose."""
+    docker_cli = shutil.which("docker")
+    if docker_cli:
+        import subprocess
+
+        probe = subprocess.run([docker_cli, "compose", "version"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return [docker_cli, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+class ComposeStack:
+    """The Runtime the lifecycle drives: one compose stack of one instance."""
+
+    name = "docker"
+
+    def __init__(self, docker_runtime: DockerRuntime, stack_file: Path) -> None:
+        self.docker = docker_runtime
+        self.stack_file = stack_file
+
+    @cached_property
+    def stack(self) -> Stack:
+        """Read when needed: teardown works by label and must not need the workspace."""
+        from harness.runtime.compose import load_stack
+
+        return load_stack(self.stack_file)
+
+    def preflight(self) -> list[str]:
+        return self.docker.preflight(self.stack)
+
+    def provision(self, progress: Progress) -> None:
+        self.docker.provision(self.stack, self.stack_file.parent, progress)
+
+    def teardown(self) -> None:
+        self.docker.teardown()
+
+    def env(self) -> dict[str, str]:
+        return {"BREAKFIX_PREFIX": self.docker.prefix, "BREAKFIX_NETWORK": self.docker.network_name}
