@@ -58,9 +58,9 @@ class Entry:
 
     def referenced_files(self) -> list[Path]:
         files = [self.brief, self.solve_script, self.solution_doc, *self.hint_files]
+        files.extend(self.directory / fake.script for fake in self.manifest.fake_fixes)
         if isinstance(self.manifest, ScenarioManifest):
             files.append(self.directory / self.manifest.stack)
-            files.extend(self.directory / fake.script for fake in self.manifest.fake_fixes)
         if isinstance(self.manifest, LabManifest):
             files.append(self.directory / "starter" / self.manifest.entry)
         return files

@@ -269,7 +269,7 @@ class Lifecycle:
                 if not grade.passed:
                     raise BreakfixError("the reference solution does not pass:\n" + _failures(grade))
                 if fakes:
-                    for fake in self.scenario.fake_fixes:
+                    for fake in self.entry.manifest.fake_fixes:
                         report.fakes.append((fake.id, self._fake_fails(fake.id)))
                 self.teardown()
         finally:
@@ -279,7 +279,7 @@ class Lifecycle:
 
     def _fake_fails(self, fake_id: str) -> list[str]:
         """Re-break the system, apply a fake fix, and require the checks to fail; returns the failing checks."""
-        fake = next(f for f in self.scenario.fake_fixes if f.id == fake_id)
+        fake = next(f for f in self.entry.manifest.fake_fixes if f.id == fake_id)
         with self.times.measure(f"fake:{fake.id}"):
             self.reporter.step(f"fake fix {fake.id}", fake.summary)
             self.teardown()

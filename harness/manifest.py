@@ -82,6 +82,7 @@ class Manifest(Strict):
     requires: list[Requirement] = Field(default_factory=list)
     hints: list[str] = Field(default_factory=list, description="hint files in the order they are given")
     check_timeout: float = Field(default=120, gt=0, le=1800, description="seconds for one grading run")
+    fake_fixes: list[FakeFix] = Field(default_factory=list, description="non-fixes (or wrong implementations) the checks must reject")
 
     @field_validator("id")
     @classmethod
@@ -105,7 +106,6 @@ class ScenarioManifest(Manifest):
     entrypoint: Entrypoint | None = None
     faults: list[FaultSpec] = Field(min_length=1)
     confirm: Confirm
-    fake_fixes: list[FakeFix] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _entrypoint_is_a_service(self) -> ScenarioManifest:
