@@ -59,8 +59,8 @@ class Entry:
     def referenced_files(self) -> list[Path]:
         files = [self.brief, self.solve_script, self.solution_doc, *self.hint_files]
         files.extend(self.directory / fake.script for fake in self.manifest.fake_fixes)
-        if isinstance(self.manifest, ScenarioManifest):
-            files.append(self.directory / self.manifest.stack)
+        if isinstance(self.manifest, ScenarioManifest) and not (self.directory / self.manifest.stack).is_dir():
+            files.append(self.directory / self.manifest.stack)  # a directory is a manifests stack, checked below
         if isinstance(self.manifest, LabManifest):
             files.append(self.directory / "starter" / self.manifest.entry)
         return files
@@ -84,6 +84,10 @@ def validate_entry(entry: Entry) -> None:
         unknown = declared - set(stack.services)
         if unknown:
             raise BreakfixError(f"{entry.directory}/scenario.yaml: services: not in the stack: {sorted(unknown)}")
+    if entry.stack_file is not None and entry.stack_file.is_dir():
+        from harness.runtime.kind import validate_stack  # Kubernetes manifests, checked offline against the API schemas
+
+        validate_stack(entry.stack_file)
 
 
 def load_entry(directory: Path) -> Entry:
@@ -101,15 +105,26 @@ def roots(base: Path | None = None) -> list[Path]:
     return [base / folder for folder in KIND_DIRS.values()]
 
 
-def discover(base: Path | None = None) -> list[Entry]:
-    """Every valid entry, sorted by kind then id. A broken one raises: a catalog never hides a bad manifest."""
-    entries = []
+def scan(base: Path | None = None) -> tuple[list[Entry], list[str]]:
+    """Every valid entry sorted by kind then id, and one error line per invalid one."""
+    entries, problems = [], []
     for root in roots(base):
         if not root.is_dir():
             continue
         for directory in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
-            entries.append(load_entry(directory))
-    return sorted(entries, key=lambda entry: (entry.kind, entry.id))
+            try:
+                entries.append(load_entry(directory))
+            except BreakfixError as exc:
+                problems.append(str(exc))
+    return sorted(entries, key=lambda entry: (entry.kind, entry.id)), problems
+
+
+def discover(base: Path | None = None) -> list[Entry]:
+    """Every entry; an invalid one raises -- a catalog never hides a bad manifest."""
+    entries, problems = scan(base)
+    if problems:
+        raise BreakfixError("\n".join(problems))
+    return entries
 
 
 def find(entry_id: str, base: Path | None = None) -> Entry:

@@ -77,7 +77,8 @@ def list_entries(
     tag: Annotated[Optional[str], typer.Option(help="only entries with this tag")] = None,
 ) -> None:
     """Every scenario and lab, with whether this machine meets its requirements."""
-    entries = [e for e in catalog.discover() if (kind is None or e.kind == kind) and (tag is None or tag in e.manifest.tags)]
+    found, problems = catalog.scan()
+    entries = [e for e in found if (kind is None or e.kind == kind) and (tag is None or tag in e.manifest.tags)]
     table = Table(title="breakfix catalog")
     for column in ("id", "kind", "title", "difficulty", "tags", "question", "requires"):
         table.add_column(column)
@@ -89,6 +90,10 @@ def list_entries(
         met = f"[green]✓[/] {needs}" if not missing else f"[red]✗[/] missing {', '.join(missing)}"
         table.add_row(entry.id, entry.kind, manifest.title, manifest.difficulty, ", ".join(manifest.tags), manifest.question, met)
     console.print(table)
+    for problem in problems:
+        errors.print(f"[bold red]invalid:[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -49,9 +49,8 @@ class LabContext:
 
     def publisher_of(self, host_port: int) -> Container | None:
         """The running container that publishes 127.0.0.1:<host_port>, whoever created it."""
-        for container in self.docker.client.containers.list():
-            for bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).values():
-                for binding in bindings or []:
-                    if int(binding["HostPort"]) == host_port:
-                        return container
+        # one list call (ports included) instead of inspecting every container on the engine
+        for summary in self.docker.client.api.containers():
+            if any(port.get("PublicPort") == host_port for port in summary.get("Ports", [])):
+                return self.docker.client.containers.get(summary["Id"])
         return None

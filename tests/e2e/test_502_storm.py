@@ -1,0 +1,115 @@
+"""502-storm end to end on the real engine: verify with every fake fix, the CLI flow, Ctrl-C cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from harness import catalog
+from harness.lifecycle import Lifecycle
+from harness.runtime.docker import DockerRuntime
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+SCENARIO = "502-storm"
+
+
+def breakfix(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200"}, check=check)
+
+
+def test_verify_with_every_fake_fix_rejected() -> None:
+    """healthy passes, broken fails, solution passes, each fake fix fails, teardown leaves nothing."""
+    entry = catalog.find(SCENARIO)
+    report = Lifecycle(entry).verify(fakes=True)
+    rejected = dict(report.fakes)
+    assert set(rejected) == {fake.id for fake in entry.manifest.fake_fixes}
+    # each fake is caught by the condition written for it, not only by accident
+    assert "test_every_backend_serves_through_the_lb" in rejected["one-backend"]
+    assert "test_load_balancer_is_in_the_path" in rejected["bypass-lb"]
+    assert "test_responses_come_from_the_app" in rejected["static-200"]
+    assert "test_enterprise_sessions_are_complete" in rejected["drop-session-claims"]
+    assert "test_no_server_errors_under_load" in rejected["huge-timeouts"]
+    assert "test_no_request_hangs" in rejected["hang-behind-huge-timeouts"]
+    assert DockerRuntime(SCENARIO).leftovers() == []
+
+
+def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
+    """The learner's path through the CLI, state shared between separate processes."""
+    started = breakfix("start", SCENARIO)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "ready in" in started.stdout and "502 Bad Gateway" in started.stdout
+    try:
+        failing = breakfix("check", "--json")
+        assert failing.returncode == 1
+        result = json.loads(failing.stdout)
+        assert result["passed"] is False
+        failed = {c["id"]: c["message"] for c in result["conditions"] if c["outcome"] == "failed"}
+        assert "502" in failed["test_no_server_errors_under_load"]
+
+        first_hint = breakfix("hint")
+        assert "hint 1/3" in first_hint.stdout and "error log" in first_hint.stdout
+        status = breakfix("status")
+        assert "hints used 1/3" in status.stdout and "checks run 1" in status.stdout
+
+        applied = breakfix("solve", "--apply", "--yes")
+        assert applied.returncode == 0, applied.stderr
+        junit = tmp_path / "grade.xml"
+        passing = breakfix("check", "--junit", str(junit))
+        assert passing.returncode == 0, passing.stdout
+        assert "all conditions pass" in passing.stdout
+        suite = ElementTree.parse(junit).getroot().find("testsuite")
+        assert suite is not None and suite.get("failures") == "0" and int(suite.get("tests", 0)) >= 7
+        assert "solved" in breakfix("status").stdout
+    finally:
+        stopped = breakfix("stop")
+    assert stopped.returncode == 0 and "nothing left behind" in stopped.stdout
+    assert DockerRuntime(SCENARIO).leftovers() == []
+    assert breakfix("status").returncode == 2
+
+
+def test_reset_rebreaks_a_fixed_system() -> None:
+    lifecycle = Lifecycle(catalog.find(SCENARIO))
+    record = lifecycle.start()
+    try:
+        lifecycle.solve()
+        assert lifecycle.grade().passed
+        lifecycle.reset(record)
+        assert not lifecycle.grade(only={"test_no_server_errors_under_load"}).passed
+    finally:
+        lifecycle.stop()
+    assert DockerRuntime(SCENARIO).leftovers() == []
+
+
+def test_ctrl_c_during_provisioning_leaves_nothing() -> None:
+    """SIGINT while containers are being created: the run cleans up and exits 130."""
+    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "start", SCENARIO],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    docker = DockerRuntime(SCENARIO)
+    deadline = time.monotonic() + 60
+    while not any(item.startswith("container") for item in docker.leftovers()):
+        assert time.monotonic() < deadline and process.poll() is None, "provisioning never started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "interrupted: cleaned up" in output
+    assert docker.leftovers() == []
+    assert breakfix("status").returncode == 2, "an interrupted start must not leave an active instance"
+
+
+def test_grade_comes_from_installed_content_not_the_checkout() -> None:
+    """Editing a checkout's checks cannot change a grade: an installed breakfix reads its own copy."""
+    from harness import paths
+
+    if not (paths.PACKAGE_DIR / "content").is_dir():
+        pytest.skip("running from a source checkout (editable); the installed-package rule applies to real installs")
+    assert catalog.find(SCENARIO).checks_dir.is_relative_to(paths.PACKAGE_DIR)
