@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 import time
@@ -20,6 +21,7 @@ from harness import catalog, doctor, state
 from harness.errors import BreakfixError
 from harness.grading import report
 from harness.lifecycle import Lifecycle, for_active
+from harness.manifest import LabManifest
 
 app = typer.Typer(help="Hands-on break/fix labs for cloud and infrastructure engineers.", no_args_is_help=True, add_completion=False)
 images_app = typer.Typer(help="The base image every scenario runs on.", no_args_is_help=True)
@@ -29,19 +31,19 @@ errors = Console(stderr=True)
 
 
 class RichReporter:
-    """Lifecycle steps as lines, slow work as a spinner with the current detail."""
+    """Lifecycle steps and their progress as lines stamped with the elapsed time (readable in CI logs too)."""
 
     def __init__(self) -> None:
-        self.status = console.status("")
         self.started = time.monotonic()
 
+    def _stamp(self) -> str:
+        return f"[dim]{time.monotonic() - self.started:5.1f}s[/]"
+
     def step(self, name: str, detail: str = "") -> None:
-        console.print(f"[bold cyan]▸ {name}[/] {detail}".rstrip())
-        self.status.update(f"{name}...")
+        console.print(f"{self._stamp()} [bold cyan]▸ {name}[/] {detail}".rstrip())
 
     def progress(self, message: str) -> None:
-        self.status.update(f"{message} ({time.monotonic() - self.started:.0f}s)")
-        console.print(f"  [dim]{message}[/]")
+        console.print(f"{self._stamp()}   [dim]{message}[/]")
 
 
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,6 +126,11 @@ def _hand_over(lifecycle: Lifecycle) -> None:
     console.print(f"[bold]workspace:[/] {lifecycle.workspace}")
     for key, value in lifecycle.env().items():
         console.print(f"  {key}={value}", highlight=False)
+    manifest = lifecycle.entry.manifest
+    if isinstance(manifest, LabManifest):
+        console.print(f"next: implement {manifest.entry} in the workspace, then `breakfix check` (it runs your code in a sandbox "
+                      f"limited to {manifest.limits.memory} memory, {manifest.limits.seconds:g} s per run); stuck? `breakfix hint`.")
+        return
     console.print("next: debug with your usual tools, then `breakfix check`; stuck? `breakfix hint`.")
 
 
@@ -212,17 +219,33 @@ def solve(
 @friendly
 def stop(force: Annotated[bool, typer.Option(help="forget the instance even if its state is unreadable")] = False) -> None:
     """Tear down the active instance; verifies nothing is left behind."""
+    from harness.runtime.aws import stop_emulator_if_unused
+
     try:
         lifecycle, record = for_active()
     except BreakfixError:
-        if not force:
+        if force:
+            state.clear()
+            console.print("state cleared.")
+        if stop_emulator_if_unused():
+            console.print("stopped the AWS emulator (no instance needs it).")
+        elif not force:
             raise
-        state.clear()
-        console.print("state cleared.")
         return
     lifecycle.reporter = RichReporter()
     lifecycle.stop()
     console.print(f"[green]stopped[/] {record.entry_id}: nothing left behind.")
+    if stop_emulator_if_unused():
+        console.print("stopped the AWS emulator (no instance needs it).")
+
+
+@app.command("env")
+@friendly
+def env_command() -> None:
+    """`export` lines for the active instance: `eval "$(breakfix env)"` points aws, boto3 and terraform at the lab."""
+    lifecycle, _ = for_active()
+    for key, value in lifecycle.env().items():
+        print(f"export {key}={shlex.quote(value)}")
 
 
 @app.command()

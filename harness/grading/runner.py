@@ -132,7 +132,9 @@ def run_checks(
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            pytest.main(args, plugins=[plugin, collector])
+            exit_code = pytest.main(args, plugins=[plugin, collector])
+        if exit_code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt  # pytest swallowed a Ctrl-C: the caller must still clean up
     finally:
         plugin.activate(None)
         if autoload is None:

@@ -1,0 +1,146 @@
+"""Start, check and verify latency and stack memory of Docker scenarios, beside the raw tools.
+
+Printed as a table; not a test. Run on an otherwise idle machine:
+
+    .venv/bin/python benchmarks/bench_docker_scenarios.py [scenario ...] [--rounds N]
+
+For each scenario:
+- raw compose up: `docker compose up -d --wait` (or docker-compose v1 `up -d` + waiting for the
+  same healthchecks) of the same stack file -- what breakfix's provision step replaces;
+- breakfix start (cold = first start after the engine dropped every container of the scenario,
+  warm = the following ones) up to a confirmed-broken system: provision + baseline + inject + confirm;
+- breakfix check (the CLI, one grading run) beside a plain `pytest` run of the same checks;
+- breakfix verify (without and with fakes);
+- peak memory of the stack's containers during a check (docker stats), and of the CLI process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness import catalog
+from harness.runtime.docker import compose_command, connect
+
+console = Console()
+
+
+def timed(command: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
+    """Wall seconds of one command; an unexpected exit code aborts the benchmark with its output."""
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if result.returncode not in ok:
+        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+    return time.monotonic() - started
+
+
+def breakfix(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", *args]
+
+
+def raw_compose_up(entry: catalog.Entry, client) -> float | None:
+    """Seconds for the raw compose CLI to bring the same stack up healthy; None without a compose CLI."""
+    compose = compose_command()
+    if compose is None or entry.stack_file is None:
+        return None
+    project = f"rawbench{entry.id.replace('-', '')}"
+    workdir = Path(tempfile.mkdtemp(prefix="bfbench-"))
+    shutil.copytree(entry.stack_file.parent, workdir / "stack")
+    base = [*compose, "-p", project, "-f", str(workdir / "stack" / entry.stack_file.name)]
+    wait = ["--wait"] if compose[-1] == "compose" else []
+    try:
+        started = time.monotonic()
+        subprocess.run([*base, "up", "-d", *wait], check=True, capture_output=True)
+        if not wait:  # v1 has no --wait: poll the same healthchecks
+            while True:
+                states = [c.attrs["State"] for c in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})]
+                if states and all(s.get("Health", {}).get("Status", "healthy") == "healthy" for s in states):
+                    break
+                time.sleep(0.05)
+        return time.monotonic() - started
+    finally:
+        subprocess.run([*base, "down", "-v", "-t", "1"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sample_stack_memory(instance: str, client, stop: threading.Event, peaks: list[int]) -> None:
+    """Sum of the instance's containers' memory usage, sampled until `stop` is set."""
+    while not stop.is_set():
+        containers = client.containers.list(filters={"label": f"breakfix.instance={instance}"})
+        peaks.append(sum(c.stats(stream=False).get("memory_stats", {}).get("usage", 0) for c in containers))
+
+
+def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str, str]]:
+    state = Path(tempfile.mkdtemp(prefix="bfbench-state-"))
+    os.environ["BREAKFIX_STATE_DIR"] = str(state)
+    rows = []
+    raw = [seconds for seconds in (raw_compose_up(entry, client) for _ in range(rounds)) if seconds is not None]
+
+    starts = []
+    for _ in range(rounds):
+        starts.append(timed(breakfix("start", entry.id)))
+        timed(breakfix("stop"))
+    cold, warm = starts[0], statistics.median(starts[1:] or starts)
+    rows.append(("start -> confirmed broken, cold", f"{cold:.1f}s", "", "first start of this process tree"))
+    if raw:
+        raw_median = statistics.median(raw)
+        rows.append(("raw compose up, healthy (median)", f"{raw_median:.1f}s", "", " ".join(compose_command() or [])))
+        rows.append(("start -> confirmed broken, warm (median)", f"{warm:.1f}s", f"{warm / raw_median:.2f}x raw compose up",
+                     "breakfix also runs baseline, inject and confirm"))
+
+    timed(breakfix("start", entry.id))
+    peaks: list[int] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_stack_memory, args=(entry.id, client, stop, peaks), daemon=True)
+    sampler.start()
+    checks = [timed(breakfix("check", "--json"), ok=(0, 1)) for _ in range(rounds)]
+    stop.set()
+    sampler.join(30)
+    plain = [
+        timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "harness.grading.plugin",
+               "--import-mode=importlib", str(entry.checks_dir)], env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ok=(0, 1))
+        for _ in range(rounds)
+    ]
+    timed(breakfix("stop"))
+    check, plain_check = statistics.median(checks), statistics.median(plain)
+    rows.append(("plain pytest of the same checks (median)", f"{plain_check:.2f}s", "", "pytest -p harness.grading.plugin"))
+    rows.append(("breakfix check (median)", f"{check:.2f}s", f"{check / plain_check:.2f}x plain pytest", "on the broken system"))
+    rows.append(("stack memory peak during check", f"{max(peaks, default=0) / 2**20:.0f} MiB", "", "sum over the stack's containers"))
+
+    rows.append(("verify", f"{timed(breakfix('verify', entry.id)):.1f}s", "", "healthy, broken, solved, teardown"))
+    fakes = timed(breakfix("verify", entry.id, "--fakes"))
+    rows.append(("verify --fakes", f"{fakes:.1f}s", "", f"{len(entry.manifest.fake_fixes)} fake fixes, each on a fresh broken system"))
+    shutil.rmtree(state, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", default=["502-storm"])
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    client = connect()
+    for scenario in options.scenarios:
+        table = Table(title=f"breakfix benchmark: {scenario}")
+        for column in ("measure", "value", "beside the raw tool", "notes"):
+            table.add_column(column)
+        for row in bench(catalog.find(scenario), options.rounds, client):
+            table.add_row(*row)
+        console.print(table)
+    console.print(f"benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
