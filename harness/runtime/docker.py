@@ -245,13 +245,7 @@ class DockerRuntime:
     def teardown(self) -> None:
         """Remove every labelled object; raise if anything survives."""
         for container in self.client.containers.list(all=True, filters=self._ours()):
-            try:
-                container.remove(force=True, v=True)
-            except NotFound:
-                pass
-            except APIError as exc:
-                if "already in progress" not in str(exc):
-                    raise
+            remove_container(container)
         for network in self.client.networks.list(filters=self._ours()):
             try:
                 network.remove()
@@ -265,6 +259,17 @@ class DockerRuntime:
         left = self.leftovers()
         if left:
             raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
+
+
+def remove_container(container: Container) -> None:
+    """Force-remove with its anonymous volumes; a container already gone or going is fine."""
+    try:
+        container.remove(force=True, v=True)
+    except NotFound:
+        pass
+    except APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
 
 
 def compose_command() -> list[str] | None:
