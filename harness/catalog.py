@@ -89,6 +89,17 @@ def validate_entry(entry: Entry) -> None:
 
         validate_stack(entry.stack_file)
 
+    if isinstance(entry.manifest, LabManifest):
+        _validate_lab(entry.manifest, entry.directory)
+
+
+def _validate_lab(manifest: LabManifest, directory: Path) -> None:
+    """A lab's learner code runs in a sandbox container, and verify swaps starter for solution."""
+    if "docker" not in manifest.requires:
+        raise BreakfixError(f"{directory}/lab.yaml: requires: must include docker -- learner code is graded in a sandbox container")
+    if not (directory / "solution" / manifest.entry).is_file():
+        raise BreakfixError(f"{directory}/solution/{manifest.entry}: missing -- the reference implementation of the entry file")
+
 
 def load_entry(directory: Path) -> Entry:
     for name in MANIFEST_FILES:

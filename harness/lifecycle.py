@@ -85,6 +85,10 @@ class Lifecycle:
         found: list[Runtime] = []
         if self.is_scenario and "docker" in self.scenario.requires:
             found.append(ComposeStack(DockerRuntime(self.instance), self.workspace / self.scenario.stack))
+        if not self.is_scenario:
+            from harness.runtime.sandbox import SandboxRuntime  # a lab's code runs in sandbox containers
+
+            found.append(SandboxRuntime(self.instance))
         return found
 
     def context(self) -> LabContext:
@@ -110,13 +114,15 @@ class Lifecycle:
                 raise BreakfixError("preflight failed:\n  - " + "\n  - ".join(problems))
 
     def _prepare_workspace(self) -> None:
-        """A fresh copy of what the learner may edit: the stack of a scenario."""
+        """A fresh copy of what the learner may edit: the stack of a scenario, the starter of a lab."""
         if self.workspace.exists():
             shutil.rmtree(self.workspace)
         self.workspace.mkdir(parents=True)
         if self.is_scenario:
             stack_dir = (self.entry.directory / self.scenario.stack).parent
             shutil.copytree(stack_dir, self.workspace / stack_dir.relative_to(self.entry.directory))
+        else:
+            shutil.copytree(self.entry.directory / "starter", self.workspace, dirs_exist_ok=True)
 
     def provision(self) -> None:
         with self.times.measure("provision"):
@@ -216,10 +222,13 @@ class Lifecycle:
                 state.clear(self.instance)
             raise
 
-    def bring_up_broken(self) -> Grade:
-        """preflight, provision, baseline, inject, confirm -- shared by start, reset and verify."""
+    def bring_up_broken(self) -> Grade | None:
+        """preflight, provision, baseline, inject, confirm -- shared by start, reset and verify.
+        A lab's broken state is its starter code: nothing to baseline or inject."""
         self.preflight()
         self.provision()
+        if not self.is_scenario:
+            return None
         self.baseline()
         self.inject()
         return self.confirm()
@@ -262,6 +271,8 @@ class Lifecycle:
             with self.torn_down_on_failure():
                 self.teardown()
                 self.bring_up_broken()
+                if not self.is_scenario:
+                    self.starter_fails()
                 self.solve()
                 with self.times.measure("check"):
                     self.reporter.step("check", "the reference solution must pass every check")
@@ -277,6 +288,13 @@ class Lifecycle:
             report.steps = self.times.steps
         return report
 
+    def starter_fails(self) -> None:
+        """A lab's starter must fail its checks, or the grader grades nothing."""
+        with self.times.measure("starter"):
+            self.reporter.step("starter", "the starter code must fail the checks")
+            if self.grade().passed:
+                raise BreakfixError("the starter passes every check: the checks grade nothing; make starter/ incomplete")
+
     def _fake_fails(self, fake_id: str) -> list[str]:
         """Re-break the system, apply a fake fix, and require the checks to fail; returns the failing checks."""
         fake = next(f for f in self.entry.manifest.fake_fixes if f.id == fake_id)
@@ -284,6 +302,8 @@ class Lifecycle:
             self.reporter.step(f"fake fix {fake.id}", fake.summary)
             self.teardown()
             self.bring_up_broken()
+            if not self.is_scenario:
+                self.run_script(self.entry.solve_script, "reference solution")  # a lab's fake is a wrong variant of it
             self.run_script(self.entry.directory / fake.script, f"fake fix {fake.id}")
             grade = self.grade()
             if grade.passed:

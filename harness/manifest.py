@@ -114,11 +114,20 @@ class ScenarioManifest(Manifest):
         return self
 
 
+class SandboxLimits(Strict):
+    """Limits of every sandbox run of a lab's learner code; a check may override them per call."""
+
+    memory: str = Field(default="256m", pattern=r"^\d+[kmg]$", description="docker size, e.g. 256m")
+    cpus: float = Field(default=1, gt=0, le=8)
+    pids: int = Field(default=64, ge=8, le=4096)
+    seconds: float = Field(default=60, gt=0, le=1800, description="wall-clock limit of one run")
+
+
 class LabManifest(Manifest):
     kind: Literal["lab"] = "lab"
     language: Literal["python"] = "python"
     entry: str = Field(description="the file in starter/ the learner implements")
-    limits: dict[str, str] = Field(default_factory=dict, description="sandbox limits: memory, cpus, pids, seconds")
+    limits: SandboxLimits = Field(default_factory=SandboxLimits, description="sandbox limits: memory, cpus, pids, seconds")
 
 
 AnyManifest = ScenarioManifest | LabManifest

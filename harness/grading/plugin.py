@@ -6,7 +6,7 @@ Modelled on testinfra's own plugin: checks ask for `lab`, `host`, `http_load` an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ import testinfra
 
 from harness import probes
 from harness.grading.context import LabContext
+from harness.runtime.sandbox import Sandbox
 
 _active_context: LabContext | None = None
 
@@ -68,3 +69,11 @@ def inspect(lab: LabContext) -> Callable[[str], dict[str, Any]]:
         return container.attrs
 
     return get
+
+
+@pytest.fixture(scope="session")
+def sandbox(lab: LabContext) -> Iterator[Sandbox]:
+    """Runs the learner's code of a lab in throwaway containers with the lab's limits; removes them after the grading run."""
+    limits = getattr(lab.entry.manifest, "limits", None)
+    with Sandbox(lab.instance, lab.workspace, limits) as box:
+        yield box

@@ -1,0 +1,523 @@
+"""The sandbox coding labs grade in: the learner's code runs in a throwaway container, never on the host.
+
+Every run gets a fresh container from the base image with the workspace read-only at /work,
+the grader's files read-only at /grader, a small tmpfs at /tmp, a read-only root, no network
+(unless the lab's own internal network is given), no capabilities beyond what PID 1 needs, and
+memory, CPU, pids and wall-clock limits. PID 1 is harness/runtime/sandbox_supervisor.py: it
+enforces the time limit inside the container and reports exit status, peak memory and which
+limit was hit, so a loop, a fork bomb or a 10 GB allocation ends as a clear verdict, not a hung
+grader. Every object is labelled `breakfix.instance=<lab id>` and removed after use.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Self
+
+import docker
+from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
+
+from harness.errors import BreakfixError
+from harness.manifest import SandboxLimits
+from harness.paths import state_dir
+from harness.runtime import Progress
+from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, _size_bytes, connect, remove_container
+
+BASE_IMAGE = "breakfix/base:bookworm"
+SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
+NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
+OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; more is counted and dropped
+TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
+HOST_GRACE = 20.0  # the supervisor enforces the limit; the host only steps in if it is starved
+Verdict = Literal["ok", "timeout", "memory", "pids", "crashed"]
+
+
+class SandboxFailure(AssertionError):
+    """The learner's program could not be brought up (a server that never got ready): a failed
+    check with a message to read, not a grader error."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run of the learner's program did."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    verdict: Verdict
+    message: str
+    peak_memory_bytes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    def describe(self, limit: int = 600) -> str:
+        """A trimmed account for an assertion message: what happened and the end of stderr."""
+        stderr = self.stderr.strip()
+        if not stderr:
+            return self.message
+        return f"{self.message}; stderr: {'...' if len(stderr) > limit else ''}{stderr[-limit:]}"
+
+
+@dataclass(frozen=True)
+class SandboxNetwork:
+    """An internal network (no route out) the lab's containers share; pass it as network=."""
+
+    name: str
+
+
+@dataclass
+class Endpoint:
+    """A long-running container with a port published on 127.0.0.1: a learner server or a grader service."""
+
+    container: Container
+    url: str
+    alias: str | None = None
+
+    def logs(self, tail: int = 200) -> str:
+        try:
+            return _strip_report(self.container.logs(tail=tail).decode(errors="replace"))
+        except NotFound:
+            return ""
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """How to start one long-running container (a learner's server or a grader's service)."""
+
+    argv: list[str]
+    port: int
+    network: SandboxNetwork | str | None
+    alias: str | None
+    ready_path: str | None
+    lifetime: float
+    ready_timeout: float
+    env: Mapping[str, str] | None
+    files: Mapping[str, Path | bytes | str] | None
+    memory: str | None
+    learner: bool
+
+
+@dataclass
+class _Limits:
+    memory: str
+    cpus: float
+    pids: int
+    seconds: float
+
+
+@dataclass
+class _Mounts:
+    """Host paths bound into one container; bytes are written to a scratch dir removed afterwards."""
+
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)
+    scratch: Path | None = None
+
+    def cleanup(self) -> None:
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _strip_report(text: str) -> str:
+    marker = text.rfind("\n@@breakfix-report ")
+    return text if marker < 0 else text[:marker]
+
+
+class Sandbox:
+    """Runs learner code and grader helpers for one lab instance. Use as a context manager or
+    call close(): every container and network it made is removed."""
+
+    def __init__(self, instance: str, workspace: Path, limits: SandboxLimits | None = None, *, client: docker.DockerClient | None = None) -> None:
+        self.instance = instance
+        self.workspace = workspace
+        self.limits = limits or SandboxLimits()
+        self._client = client
+        self._networks: list[str] = []
+        self._ingress: str | None = None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one-shot runs --------------------------------------------------------------------------
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float | None = None,
+        stdin: bytes | str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        memory: str | None = None,
+        cpus: float | None = None,
+        pids: int | None = None,
+        files: Mapping[str, Path | bytes | str] | None = None,
+        network: SandboxNetwork | str | None = None,
+    ) -> RunResult:
+        """Run `argv` in /work to completion (or to a limit) and report what happened."""
+        limits = self._limits(timeout, memory, cpus, pids)
+        nonce = secrets.token_hex(8)
+        mounts = self._mounts(files, stdin)
+        container: Container | None = None
+        try:
+            container = self.client.containers.create(
+                **self._create_args(argv, limits, mounts, nonce, env, name=f"run-{nonce[:8]}", network=self._network_name(network))
+            )
+            container.start()
+            timed_out_on_host = False
+            try:
+                container.wait(timeout=limits.seconds + HOST_GRACE)
+            except (ReadTimeout, RequestsConnectionError):
+                timed_out_on_host = True
+                container.kill()
+                container.wait(timeout=30)
+            container.reload()
+            stdout = _text(container.logs(stdout=True, stderr=False))
+            stderr = _text(container.logs(stdout=False, stderr=True))
+            return _result(tuple(argv), stdout, stderr, nonce, limits, container.attrs["State"], timed_out_on_host)
+        except ImageNotFound:
+            raise BreakfixError(f"image {BASE_IMAGE} is missing: run `breakfix images build`") from None
+        finally:
+            if container is not None:
+                remove_container(container)
+            mounts.cleanup()
+
+    def python(self, code: str, **run_kwargs: object) -> RunResult:
+        """Run a Python snippet that imports the learner's modules from /work (function-level labs)."""
+        files = dict(run_kwargs.pop("files", None) or {})  # type: ignore[call-overload]
+        files["_breakfix_check.py"] = code
+        return self.run(["python3", "/grader/_breakfix_check.py"], files=files, **run_kwargs)  # type: ignore[arg-type]
+
+    # -- long-running containers ----------------------------------------------------------------
+
+    def network(self) -> SandboxNetwork:
+        """A new internal network for this lab run: containers on it reach each other, nothing else."""
+        name = f"bf-{self.instance}-net-{secrets.token_hex(3)}"
+        self.client.networks.create(name, driver="bridge", internal=True, labels={INSTANCE_LABEL: self.instance})
+        self._networks.append(name)
+        return SandboxNetwork(name)
+
+    def serve(
+        self,
+        argv: list[str],
+        *,
+        port: int,
+        network: SandboxNetwork | str | None = None,
+        ready_path: str | None = None,
+        timeout: float = 120,
+        ready_timeout: float = 30,
+        env: Mapping[str, str] | None = None,
+        files: Mapping[str, Path | bytes | str] | None = None,
+        memory: str | None = None,
+    ) -> AbstractContextManager[Endpoint]:
+        """The learner's server, published on an ephemeral 127.0.0.1 port, alive at most `timeout` s.
+        Not ready within `ready_timeout` -> SandboxFailure with its output (a failed check)."""
+        return self._long_running(_Launch(argv, port, network, None, ready_path, timeout, ready_timeout, env, files, memory, learner=True))
+
+    def service(
+        self,
+        argv: list[str],
+        *,
+        name: str,
+        network: SandboxNetwork | str,
+        port: int,
+        files: Mapping[str, Path | bytes | str] | None = None,
+        env: Mapping[str, str] | None = None,
+        ready_path: str | None = None,
+        timeout: float = 600,
+        ready_timeout: float = 30,
+        memory: str | None = None,
+    ) -> AbstractContextManager[Endpoint]:
+        """A grader-owned helper (mock API, backend) reachable as `name` inside `network` and at
+        endpoint.url from the grader."""
+        return self._long_running(_Launch(argv, port, network, name, ready_path, timeout, ready_timeout, env, files, memory, learner=False))
+
+    @contextmanager
+    def _long_running(self, launch: _Launch) -> Iterator[Endpoint]:
+        argv, port, alias, ready_path = launch.argv, launch.port, launch.alias, launch.ready_path
+        network, env, learner = launch.network, launch.env, launch.learner
+        limits = self._limits(launch.lifetime, launch.memory, None, None)
+        nonce = secrets.token_hex(8)
+        mounts = self._mounts(launch.files, None)
+        label = alias or "serve"
+        container: Container | None = None
+        try:
+            args = self._create_args(argv, limits, mounts, nonce, env, name=f"{label}-{nonce[:6]}", network=self._ingress_network())
+            # ports cannot be published from an internal network: publish from the ingress bridge
+            args["ports"] = {f"{port}/tcp": ("127.0.0.1", None)}
+            container = self.client.containers.create(**args)
+            internal = self._network_name(network)
+            if internal:
+                self.client.networks.get(internal).connect(container, aliases=[alias] if alias else [])
+            container.start()
+            container.reload()
+            host_port = int(container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
+            endpoint = Endpoint(container, f"http://127.0.0.1:{host_port}", alias)
+            self._wait_ready(endpoint, port, ready_path, launch.ready_timeout, argv, learner, nonce)
+            yield endpoint
+        finally:
+            if container is not None:
+                remove_container(container)
+            mounts.cleanup()
+
+    def _wait_ready(self, endpoint: Endpoint, port: int, ready_path: str | None, timeout: float, argv: list[str], learner: bool, nonce: str) -> None:
+        deadline = time.monotonic() + timeout
+        what = f"GET {ready_path} answering 2xx/3xx" if ready_path else f"listening on port {port}"
+        while time.monotonic() < deadline:
+            endpoint.container.reload()
+            if endpoint.container.status != "running":
+                break
+            if self._is_ready(endpoint, port, ready_path):
+                return
+            time.sleep(0.2)
+        logs = endpoint.logs(tail=30).strip()[-1500:] or "(no output)"
+        if endpoint.container.attrs["State"]["Status"] == "running":
+            exited = f"not {what} after {timeout:.0f} s"
+        else:
+            _, report = _parse_report(_text(endpoint.container.logs(stdout=False, stderr=True)), nonce)
+            exited = f"it exited with code {report['exit_code'] if report else 'unknown'}"
+        message = f"`{' '.join(argv)}` did not come up ({exited}); its output:\n{logs}"
+        if learner:
+            raise SandboxFailure(message)
+        raise BreakfixError(f"grader service {endpoint.alias}: {message}")
+
+    @staticmethod
+    def _is_ready(endpoint: Endpoint, port: int, ready_path: str | None) -> bool:
+        if ready_path:
+            try:
+                with urllib.request.urlopen(endpoint.url + ready_path, timeout=2) as response:  # loopback only
+                    return 200 <= response.status < 400
+            except (urllib.error.URLError, OSError, ValueError):
+                return False
+        # the host side of a published port accepts even before the program listens: ask inside
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), 1)"
+        try:
+            return endpoint.container.exec_run(["python3", "-c", probe]).exit_code == 0
+        except APIError:
+            return False
+
+    # -- building blocks ------------------------------------------------------------------------
+
+    def _limits(self, timeout: float | None, memory: str | None, cpus: float | None, pids: int | None) -> _Limits:
+        base = self.limits
+        if memory is not None:
+            SandboxLimits(memory=memory)  # validates the size format with the manifest's rule
+        return _Limits(memory or base.memory, cpus or base.cpus, pids or base.pids, float(timeout or base.seconds))
+
+    def _mounts(self, files: Mapping[str, Path | bytes | str] | None, stdin: bytes | str | Path | None) -> _Mounts:
+        mounts = _Mounts()
+        mounts.volumes[str(SUPERVISOR)] = {"bind": "/breakfix/supervise.py", "mode": "ro"}
+        mounts.volumes[str(self.workspace.resolve())] = {"bind": "/work", "mode": "ro"}
+        wanted = dict(files or {})
+        if stdin is not None:
+            wanted["/breakfix/stdin"] = stdin
+        for name, content in wanted.items():
+            target = name if name.startswith("/") else f"/grader/{name}"
+            if "/.." in target or "\\" in name:
+                raise BreakfixError(f"sandbox file name {name!r} must be a plain relative path")
+            if isinstance(content, Path):
+                if not content.exists():
+                    raise BreakfixError(f"sandbox file {content} does not exist")
+                source = content.resolve()
+            else:
+                if mounts.scratch is None:
+                    mounts.scratch = state_dir() / "sandbox" / self.instance / secrets.token_hex(6)
+                    mounts.scratch.mkdir(parents=True)
+                source = mounts.scratch / target.strip("/").replace("/", "__")
+                source.write_bytes(content.encode() if isinstance(content, str) else content)
+                source.chmod(0o644)
+            mounts.volumes[str(source)] = {"bind": target, "mode": "ro"}
+        return mounts
+
+    def _create_args(
+        self,
+        argv: list[str],
+        limits: _Limits,
+        mounts: _Mounts,
+        nonce: str,
+        env: Mapping[str, str] | None,
+        *,
+        name: str,
+        network: str | None,
+    ) -> dict:
+        config = {
+            "argv": list(argv),
+            "cwd": "/work",
+            "uid": self.learner_uid(),
+            "timeout": limits.seconds,
+            "nonce": nonce,
+            "output_limit": OUTPUT_LIMIT,
+            "stdin": "/breakfix/stdin" if "/breakfix/stdin" in {m["bind"] for m in mounts.volumes.values()} else None,
+        }
+        environment = {
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": "/work",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+            "BREAKFIX_SANDBOX": json.dumps(config),
+        }
+        memory = _size_bytes(limits.memory)
+        args = {
+            "image": BASE_IMAGE,
+            "name": f"bf-{self.instance}-{name}",
+            "command": ["python3", "-I", "/breakfix/supervise.py"],
+            "environment": environment,
+            "working_dir": "/work",
+            "labels": {INSTANCE_LABEL: self.instance, "breakfix.sandbox": "1"},
+            "volumes": mounts.volumes,
+            "tmpfs": {"/tmp": f"size={TMPFS_SIZE},mode=1777"},
+            "read_only": True,
+            "network_mode": None if network else "none",
+            "network": network,
+            "mem_limit": memory,
+            "memswap_limit": memory,  # no swap: the limit is the limit
+            "nano_cpus": int(limits.cpus * 1e9),
+            "pids_limit": limits.pids,
+            "cap_drop": ["ALL"],
+            "cap_add": ["SETUID", "SETGID", "KILL"],  # PID 1 drops to `nobody` and ends leftovers
+            "security_opt": ["no-new-privileges"],
+            "log_config": {"type": "json-file", "config": {"max-size": "20m", "max-file": "1"}},
+            "detach": True,
+        }
+        return {key: value for key, value in args.items() if value is not None}
+
+    def learner_uid(self) -> int:
+        """The workspace owner, so a private workspace stays readable; `nobody` when root owns it."""
+        owner = self.workspace.stat().st_uid
+        return owner if owner != 0 else NOBODY
+
+    def _network_name(self, network: SandboxNetwork | str | None) -> str | None:
+        if network is None:
+            return None
+        return network.name if isinstance(network, SandboxNetwork) else network
+
+    def _ingress_network(self) -> str:
+        """A bridge without NAT to the outside, only so ports can be published on 127.0.0.1."""
+        if self._ingress is None:
+            name = f"bf-{self.instance}-ingress-{secrets.token_hex(3)}"
+            self.client.networks.create(
+                name,
+                driver="bridge",
+                labels={INSTANCE_LABEL: self.instance},
+                options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
+            )
+            self._networks.append(name)
+            self._ingress = name
+        return self._ingress
+
+    def close(self) -> None:
+        """Remove every sandbox container and network of this instance (also ones a crash left)."""
+        if self._client is None and not self._networks:
+            return
+        for container in self.client.containers.list(all=True, filters={"label": [f"{INSTANCE_LABEL}={self.instance}", "breakfix.sandbox=1"]}):
+            remove_container(container)
+        for name in self._networks:
+            try:
+                self.client.networks.get(name).remove()
+            except NotFound:
+                pass
+        self._networks.clear()
+        self._ingress = None
+        shutil.rmtree(state_dir() / "sandbox" / self.instance, ignore_errors=True)
+
+
+def _text(data: bytes) -> str:
+    return data.decode(errors="replace")
+
+
+def _parse_report(stderr: str, nonce: str) -> tuple[str, dict | None]:
+    """Split the supervisor's report line (the last one with this run's nonce) from the learner's stderr."""
+    tag = f"\n@@breakfix-report {nonce} "
+    at = stderr.rfind(tag)
+    if at < 0:
+        return stderr, None
+    try:
+        report = json.loads(stderr[at + len(tag):].strip())
+    except json.JSONDecodeError:
+        return stderr, None
+    return stderr[:at], report
+
+
+def _result(argv: tuple[str, ...], stdout: str, stderr: str, nonce: str, limits: _Limits, state: dict, timed_out_on_host: bool) -> RunResult:
+    stderr, report = _parse_report(stderr, nonce)
+    if report is None:
+        # the supervisor itself was killed: by the host's backstop, or by the OOM killer
+        if state.get("OOMKilled"):
+            return RunResult(argv, None, stdout, stderr, limits.seconds, "memory", f"killed: exceeded the {limits.memory} memory limit")
+        return RunResult(argv, None, stdout, stderr, limits.seconds, "timeout", f"exceeded the {limits.seconds:g} s time limit (ended by the host)")
+    seconds = float(report["seconds"])
+    peak = int(report["peak_memory_bytes"]) or None
+    exit_code = report["exit_code"]
+    for stream, key in (("stdout", "stdout_dropped"), ("stderr", "stderr_dropped")):
+        if report[key]:
+            note = f"\n[breakfix: {report[key]} more bytes of {stream} dropped; the limit is {OUTPUT_LIMIT} bytes]"
+            stdout, stderr = (stdout + note, stderr) if stream == "stdout" else (stdout, stderr + note)
+    verdict: Verdict
+    if report["oom_kills"]:
+        verdict, message = "memory", f"killed: exceeded the {limits.memory} memory limit"
+    elif report["pids_limit_hits"]:
+        verdict = "pids"
+        ending = f"did not finish within the {limits.seconds:g} s time limit" if report["timed_out"] else f"exited with code {exit_code}"
+        message = f"exceeded the {limits.pids} processes/threads limit (fork refused {report['pids_limit_hits']} times), then {ending}"
+    elif report["timed_out"] or timed_out_on_host:
+        verdict, message = "timeout", f"exceeded the {limits.seconds:g} s time limit"
+    elif report["error"]:
+        verdict, message = "crashed", str(report["error"])
+    elif report["signal"]:
+        verdict, message = "crashed", f"killed by signal {report['signal']} after {seconds:.1f} s"
+    else:
+        verdict, message = "ok", f"exited with code {exit_code} after {seconds:.2f} s"
+    return RunResult(argv, exit_code, stdout, stderr, seconds, verdict, message, peak)
+
+
+class SandboxRuntime:
+    """The Runtime of a coding lab: nothing runs between checks, so provisioning is empty; the
+    checks' sandbox creates containers on demand and teardown proves none is left."""
+
+    name = "sandbox"
+
+    def __init__(self, instance: str) -> None:
+        self.docker = DockerRuntime(instance)
+
+    def preflight(self) -> list[str]:
+        try:
+            self.docker.client.images.get(BASE_IMAGE)
+        except BreakfixError as exc:
+            return [str(exc)]
+        except ImageNotFound:
+            return [f"image {BASE_IMAGE} is missing: run `breakfix images build`"]
+        return []
+
+    def provision(self, progress: Progress) -> None:
+        """Nothing to start: the learner's code runs in a fresh container per check."""
+
+    def teardown(self) -> None:
+        self.docker.teardown()
+
+    def env(self) -> dict[str, str]:
+        return {}
