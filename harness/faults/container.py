@@ -1,0 +1,253 @@
+"""Container faults: stop, kill, pause, restart loop, and memory/CPU limit changes at runtime.
+
+Each acts on one service's container through the engine API, saves what it changed in the
+fault context, and puts exactly that back on revert.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+from docker.errors import APIError, NotFound
+from pydantic import Field, field_validator
+
+from harness.errors import BreakfixError
+from harness.faults import Fault, FaultContext, FaultParams, register
+from harness.runtime.compose import SIZE
+from harness.runtime.docker import _size_bytes
+
+AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
+BASE_IMAGE = "breakfix/base:bookworm"
+
+
+class ServiceParams(FaultParams):
+    service: str
+
+
+def update_container(ctx: FaultContext, service: str, resources: dict[str, int]) -> None:
+    """`docker update` with the engine's own field names (docker-py's update() lacks NanoCpus)."""
+    api = ctx.docker.client.api
+    container = ctx.docker.container(service)
+    try:
+        api._result(api._post_json(api._url("/containers/{0}/update", container.id), data=resources), True)
+    except APIError as exc:
+        raise BreakfixError(f"cannot update {service} with {resources}: {exc.explanation}") from None
+
+
+def host_resources(ctx: FaultContext) -> dict[str, int]:
+    """What "no limit" amounts to on this engine: docker update cannot remove a limit once set."""
+    info = ctx.docker.client.info()
+    return {"memory": int(info["MemTotal"]), "nano_cpus": int(info["NCPU"]) * 10**9}
+
+
+@register
+class ContainerStop(Fault):
+    kind = "container-stop"
+
+    class Params(ServiceParams):
+        timeout: int = Field(default=1, ge=0, le=60, description="seconds between SIGTERM and SIGKILL")
+
+    def inject(self, ctx: FaultContext) -> None:
+        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        if ctx.load(self.key) is None:
+            ctx.save(self.key, {"was_running": container.status == "running"})
+        container.stop(timeout=self.params.timeout)  # type: ignore[attr-defined]
+
+    def revert(self, ctx: FaultContext) -> None:
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        if saved["was_running"]:
+            ctx.docker.container(self.params.service).start()  # type: ignore[attr-defined]
+        ctx.forget(self.key)
+
+
+@register
+class ContainerKill(Fault):
+    """A signal to the container's main process, as `docker kill --signal` sends it."""
+
+    kind = "container-kill"
+
+    class Params(ServiceParams):
+        signal: str = "SIGKILL"
+
+        @field_validator("signal")
+        @classmethod
+        def _known(cls, value: str) -> str:
+            name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
+            if name not in signal.Signals.__members__:
+                raise ValueError(f"{value!r} is not a signal name such as SIGKILL, SIGTERM or SIGHUP")
+            return name
+
+    def inject(self, ctx: FaultContext) -> None:
+        if ctx.load(self.key) is not None:  # one kill per inject, however often inject runs
+            return
+        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        ctx.save(self.key, {"was_running": container.status == "running"})
+        if container.status == "running":
+            container.kill(signal=self.params.signal)  # type: ignore[attr-defined]
+
+    def revert(self, ctx: FaultContext) -> None:
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container.reload()
+        if saved["was_running"] and container.status != "running":
+            container.start()
+        ctx.forget(self.key)
+
+
+@register
+class ContainerPause(Fault):
+    """Freeze every process of the container (cgroup freezer): connections hang instead of failing."""
+
+    kind = "container-pause"
+    Params = ServiceParams
+
+    def inject(self, ctx: FaultContext) -> None:
+        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        if ctx.load(self.key) is None:
+            ctx.save(self.key, {"was_paused": container.status == "paused"})
+        if container.status != "paused":
+            container.pause()
+
+    def revert(self, ctx: FaultContext) -> None:
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        if not saved["was_paused"] and container.status == "paused":
+            container.unpause()
+        ctx.forget(self.key)
+
+
+@register
+class RestartLoop(Fault):
+    """The container crashes every `every` seconds of uptime and its restart policy brings it back.
+
+    A kill through the engine API counts as a manual stop, which no restart policy restarts, so
+    the crash comes from a helper container in the host's PID namespace that SIGKILLs the
+    target's PID 1 -- to Docker that is a crash, exactly like an OOM kill (exit code 137), and
+    Docker's restart back-off applies. The helper is labelled with the instance: teardown
+    removes it with everything else.
+    """
+
+    kind = "restart-loop"
+
+    class Params(ServiceParams):
+        every: float = Field(default=5, ge=0.5, le=600, description="seconds of uptime before each crash")
+
+    def helper(self, ctx: FaultContext) -> str:
+        return f"chaos-restart-{self.params.service}"  # type: ignore[attr-defined]
+
+    def inject(self, ctx: FaultContext) -> None:
+        params: Any = self.params
+        target = ctx.docker.container(params.service)
+        if ctx.load(self.key) is None:
+            ctx.save(self.key, {"restart_policy": target.attrs["HostConfig"]["RestartPolicy"]})
+        if target.attrs["HostConfig"]["RestartPolicy"].get("Name", "no") in ("", "no"):
+            target.update(restart_policy={"Name": "always"})  # no policy, no loop
+        try:
+            ctx.docker.container(self.helper(ctx))
+            return  # already looping
+        except BreakfixError:
+            pass
+        ctx.docker.client.containers.run(
+            BASE_IMAGE,
+            ["python3", "/opt/breakfix/restart_loop.py", target.id, str(params.every)],
+            name=ctx.docker.container_name(self.helper(ctx)),
+            labels=ctx.docker.labels(self.helper(ctx)),
+            pid_mode="host",
+            network_mode="none",
+            volumes={str(AGENTS_DIR): {"bind": "/opt/breakfix", "mode": "ro"}},
+            init=True,
+            detach=True,
+        )
+
+    def revert(self, ctx: FaultContext) -> None:
+        params: Any = self.params
+        try:
+            ctx.docker.container(self.helper(ctx)).remove(force=True)
+        except (BreakfixError, NotFound):
+            pass
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        target = ctx.docker.container(params.service)
+        target.update(restart_policy=saved["restart_policy"])
+        target.reload()
+        if target.status not in ("running", "restarting"):
+            target.start()
+        ctx.forget(self.key)
+
+
+class LimitFault(Fault):
+    """Shared by the memory and CPU limits: save the container's own fields once, update, restore."""
+
+    fields: tuple[str, ...]
+
+    def wanted(self, ctx: FaultContext) -> dict[str, int]:
+        raise NotImplementedError
+
+    def unlimited(self, ctx: FaultContext, field: str) -> int:
+        raise NotImplementedError
+
+    def inject(self, ctx: FaultContext) -> None:
+        service = self.params.service  # type: ignore[attr-defined]
+        if ctx.load(self.key) is None:
+            config = ctx.docker.container(service).attrs["HostConfig"]
+            ctx.save(self.key, {field: config.get(field) or 0 for field in self.fields})
+        update_container(ctx, service, self.wanted(ctx))
+
+    def revert(self, ctx: FaultContext) -> None:
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        original = {field: value or self.unlimited(ctx, field) for field, value in saved.items()}
+        update_container(ctx, self.params.service, original)  # type: ignore[attr-defined]
+        ctx.forget(self.key)
+
+
+@register
+class MemoryLimit(LimitFault):
+    """Change the memory limit (and swap, the same: no swap) of a running container."""
+
+    kind = "memory-limit"
+    fields = ("Memory", "MemorySwap")
+
+    class Params(ServiceParams):
+        limit: str = Field(description="e.g. 64m")
+
+        @field_validator("limit")
+        @classmethod
+        def _size(cls, value: str) -> str:
+            if not SIZE.match(value) or _size_bytes(value) < 6 * 1024**2:
+                raise ValueError(f"{value!r} is not a size of at least 6m such as 64m or 1g")
+            return value
+
+    def wanted(self, ctx: FaultContext) -> dict[str, int]:
+        size = _size_bytes(self.params.limit)  # type: ignore[attr-defined]
+        return {"Memory": size, "MemorySwap": size}
+
+    def unlimited(self, ctx: FaultContext, field: str) -> int:
+        return host_resources(ctx)["memory"] if field == "Memory" else -1
+
+
+@register
+class CpuLimit(LimitFault):
+    """Change how many CPUs a running container may use (`docker update --cpus`)."""
+
+    kind = "cpu-limit"
+    fields = ("NanoCpus",)
+
+    class Params(ServiceParams):
+        cpus: float = Field(gt=0, le=64)
+
+    def wanted(self, ctx: FaultContext) -> dict[str, int]:
+        return {"NanoCpus": int(self.params.cpus * 1e9)}  # type: ignore[attr-defined]
+
+    def unlimited(self, ctx: FaultContext, field: str) -> int:
+        return host_resources(ctx)["nano_cpus"]

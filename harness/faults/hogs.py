@@ -1,0 +1,104 @@
+"""Resource hogs: a memory hog or a CPU hog process started inside a service's container.
+
+The hog runs in the container itself (like Chaos Mesh's stress chaos), so it is charged to
+the container's cgroup: `docker stats` shows it and the container's limits apply to it -- a
+memory hog past the limit is what the OOM killer picks. The hog is a python3 process (the
+base image has it), tagged on its command line so revert finds it, and it ends on its own
+after `seconds`, so a forgotten hog cannot run forever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from harness.errors import BreakfixError
+from harness.faults import Fault, FaultContext, FaultParams, register
+from harness.runtime.compose import SIZE
+from harness.runtime.docker import _size_bytes
+
+MEMORY_HOG = """
+import sys, time
+held = b"\\x01" * int(sys.argv[1])  # a filled buffer: every page is touched, so it is resident
+time.sleep(float(sys.argv[2]))
+"""
+
+CPU_HOG = """
+import os, sys, time
+deadline = time.monotonic() + float(sys.argv[2])
+for _ in range(int(sys.argv[1]) - 1):
+    if os.fork() == 0:
+        break
+while time.monotonic() < deadline:
+    pass
+"""
+
+
+class HogParams(FaultParams):
+    service: str
+    seconds: float = Field(default=3600, gt=0, le=86400, description="the hog ends on its own after this")
+
+
+class Hog(Fault):
+    """Start the hog unless it already runs; revert kills every process carrying the tag."""
+
+    program: str
+
+    @property
+    def tag(self) -> str:
+        return f"breakfix-hog-{self.key}"
+
+    def arguments(self) -> list[str]:
+        raise NotImplementedError
+
+    def running(self, ctx: FaultContext) -> bool:
+        code, _ = ctx.docker.exec(self.params.service, ["pgrep", "-f", self.tag])  # type: ignore[attr-defined]
+        return code == 0
+
+    def inject(self, ctx: FaultContext) -> None:
+        params: Any = self.params
+        if self.running(ctx):
+            return
+        command = ["python3", "-c", self.program, *self.arguments(), str(params.seconds), self.tag]
+        ctx.docker.container(params.service).exec_run(command, detach=True)
+        ctx.save(self.key, {"tag": self.tag})
+
+    def revert(self, ctx: FaultContext) -> None:
+        if ctx.load(self.key) is None:
+            return
+        code, output = ctx.docker.exec(self.params.service, ["pkill", "-KILL", "-f", self.tag])  # type: ignore[attr-defined]
+        if code not in (0, 1):  # 1: nothing matched, e.g. the hog already ended or was OOM-killed
+            raise BreakfixError(f"{self.kind}: could not stop the hog in {self.params.service}: {output.strip()}")  # type: ignore[attr-defined]
+        ctx.forget(self.key)
+
+
+@register
+class MemoryHog(Hog):
+    kind = "memory-hog"
+    program = MEMORY_HOG
+
+    class Params(HogParams):
+        size: str = Field(description="resident memory to hold, e.g. 64m")
+
+        @field_validator("size")
+        @classmethod
+        def _size(cls, value: str) -> str:
+            if not SIZE.match(value) or _size_bytes(value) < 1024**2:
+                raise ValueError(f"{value!r} is not a size of at least 1m such as 64m")
+            return value
+
+    def arguments(self) -> list[str]:
+        return [str(_size_bytes(self.params.size))]  # type: ignore[attr-defined]
+
+
+@register
+class CpuHog(Hog):
+    kind = "cpu-hog"
+    program = CPU_HOG
+
+    class Params(HogParams):
+        workers: int = Field(default=1, ge=1, le=16, description="busy-looping processes, one CPU each")
+
+    def arguments(self) -> list[str]:
+        return [str(self.params.workers)]  # type: ignore[attr-defined]
