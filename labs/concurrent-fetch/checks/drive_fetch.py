@@ -1,0 +1,53 @@
+"""Runs in the sandbox: calls the learner's fetch_all for each graded situation and prints one
+JSON line per call (result or error, wall time). The grader reads these lines and the mock's log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+BASE_URL = sys.argv[1]
+PRINTING = threading.Lock()
+# (call name, api key, resources, keyword arguments)
+CALLS = [
+    ("main", "sk_test_main", ["customers", "charges", "refunds", "payouts", "disputes"], {"base_delay": 0.2, "max_delay": 2.0}),
+    ("exhaust", "sk_test_exhaust", ["balance_transactions"], {"base_delay": 0.2, "max_delay": 0.5, "max_retries": 4}),
+    ("not-found", "sk_test_4xx", ["transfers"], {"base_delay": 0.2}),
+    ("bad-key", "sk_live_revoked", ["customers"], {"base_delay": 0.2}),
+]
+
+
+def call(name: str, key: str, resources: list[str], options: dict[str, float]) -> None:
+    from fetcher import fetch_all  # the learner's module, from /work
+
+    started = time.monotonic()
+    outcome: dict[str, object] = {"call": name}
+    try:
+        outcome["result"] = fetch_all(BASE_URL, resources, key, **options)
+    except Exception as exc:  # any failure is graded, not fatal to the other calls
+        outcome["error"] = {
+            "type": type(exc).__name__,
+            "resource": getattr(exc, "resource", None),
+            "status": getattr(exc, "status", None),
+            "text": str(exc)[:300],
+        }
+    outcome["seconds"] = time.monotonic() - started
+    line = json.dumps(outcome, default=repr) + "\n"
+    with PRINTING:  # one whole line per call: print() from threads can interleave its parts
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+def main() -> None:
+    # the calls use different API keys, so the mock tells them apart; in parallel to save time
+    threads = [threading.Thread(target=call, args=spec[0:4]) for spec in CALLS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+if __name__ == "__main__":
+    main()
