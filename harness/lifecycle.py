@@ -85,6 +85,10 @@ class Lifecycle:
         found: list[Runtime] = []
         if self.is_scenario and "docker" in self.scenario.requires:
             found.append(ComposeStack(DockerRuntime(self.instance), self.workspace / self.scenario.stack))
+        if self.is_scenario and "kind" in self.scenario.requires:
+            from harness.runtime.kind import KindRuntime  # the kubernetes client loads only for kind scenarios
+
+            found.append(KindRuntime(self.instance, self.workspace / self.scenario.stack))
         if not self.is_scenario:
             from harness.runtime.sandbox import SandboxRuntime  # a lab's code runs in sandbox containers
 
@@ -95,7 +99,9 @@ class Lifecycle:
         return LabContext(self.instance, self.entry, self.workspace)
 
     def fault_context(self) -> faults.FaultContext:
-        return faults.FaultContext(DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults")
+        return faults.FaultContext(
+            DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace
+        )
 
     def env(self) -> dict[str, str]:
         variables = {"BREAKFIX_INSTANCE": self.instance, "BREAKFIX_WORKSPACE": str(self.workspace)}

@@ -32,6 +32,7 @@ class FaultContext:
     docker: DockerRuntime
     entry_dir: Path
     state_dir: Path
+    workspace: Path | None = None  # the learner's copy of the stack: faults on manifests rewrite it too
 
     def save(self, key: str, data: Any) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

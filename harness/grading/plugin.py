@@ -54,6 +54,25 @@ def host(lab: LabContext) -> Callable[[str], Any]:
 
 
 @pytest.fixture(scope="session")
+def kube(lab: LabContext) -> Any:
+    """The instance's namespace on the kind cluster: kube.core / .apps / .policy clients, kube.namespace, kube.pods()."""
+    from harness.runtime.kind import Kube
+
+    return Kube(lab.instance)
+
+
+@pytest.fixture(scope="session")
+def pod_host(kube: Any) -> Callable[[str], Any]:
+    """pod_host(pod name) -> a testinfra host on kubectl://<pod> in the instance's namespace."""
+    from harness.runtime.kind import CONTEXT, kubeconfig_path
+
+    def get(pod: str) -> Any:
+        return testinfra.get_host(f"kubectl://{pod}?namespace={kube.namespace}&kubeconfig={kubeconfig_path()}&context={CONTEXT}")
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def http_load() -> Callable[..., probes.LoadResult]:
     """The bounded HTTP load probe (loopback only): http_load(url, paths, total=..., ...)."""
     return probes.http_load

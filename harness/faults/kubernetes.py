@@ -1,0 +1,157 @@
+"""Kubernetes faults: the deployed manifests drift to a broken version, in the cluster AND in the repo.
+
+On a cluster the broken state is what the manifests say, so the fault rewrites the learner's
+workspace copy of the stack too: re-applying "the repo" must not undo the fault by accident,
+the learner has to find and fix what is wrong in the files, as on a real team.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import field_validator
+
+from harness.errors import BreakfixError
+from harness.faults import Fault, FaultContext, FaultParams, register
+
+
+class ManifestDriftParams(FaultParams):
+    # stack manifest (relative to the scenario directory, e.g. stack/manifests/api.yaml) ->
+    # the broken file that replaces it (relative to the scenario directory), or null: the file
+    # and every object in it are removed
+    replace: dict[str, str | None]
+
+    @field_validator("replace")
+    @classmethod
+    def _yaml_files(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        if not value:
+            raise ValueError("name at least one manifest to replace")
+        for target, source in value.items():
+            for name in (target, source):
+                if name is not None and (not name.endswith(".yaml") or name.startswith("/") or ".." in Path(name).parts):
+                    raise ValueError(f"{name!r}: must be a relative path to a .yaml file inside the scenario")
+        return value
+
+
+def _workspace(ctx: FaultContext) -> Path:
+    if ctx.workspace is None:
+        raise BreakfixError("kube-manifest-drift needs the instance workspace (FaultContext.workspace)")
+    return ctx.workspace
+
+
+@register
+class ManifestDrift(Fault):
+    kind = "kube-manifest-drift"
+    Params = ManifestDriftParams
+
+    def _kube(self, ctx: FaultContext):  # type: ignore[no-untyped-def]
+        from harness.runtime.kind import Kube
+
+        return Kube(ctx.docker.instance)
+
+    def inject(self, ctx: FaultContext) -> None:
+        from harness.runtime.kind import load_manifests
+
+        params: ManifestDriftParams = self.params  # type: ignore[assignment]
+        workspace, kube = _workspace(ctx), self._kube(ctx)
+        for target, source in params.replace.items():
+            destination = workspace / target
+            if source is None:
+                if destination.exists():
+                    delete_objects(kube, load_manifests_file(destination))
+                    destination.unlink()
+                continue
+            broken = ctx.entry_dir / source
+            if not broken.is_file():
+                raise BreakfixError(f"{self.kind}: {broken} not found")
+            shutil.copyfile(broken, destination)
+        kube.apply(load_manifests(workspace / Path(next(iter(params.replace))).parent))
+        ctx.save(self.key, {"injected": True})
+
+    def revert(self, ctx: FaultContext) -> None:
+        """Put the healthy files back in the workspace and apply them (teardown deletes the namespace anyway)."""
+        from harness.runtime.kind import load_manifests
+
+        params: ManifestDriftParams = self.params  # type: ignore[assignment]
+        if ctx.load(self.key) is None:
+            return
+        workspace = _workspace(ctx)
+        for target in params.replace:
+            shutil.copyfile(ctx.entry_dir / target, workspace / target)
+        kube = self._kube(ctx)
+        if kube.namespace_exists():
+            kube.apply(load_manifests(workspace / Path(next(iter(params.replace))).parent))
+        ctx.forget(self.key)
+
+
+def load_manifests_file(path: Path) -> list[dict]:
+    import yaml
+
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def delete_objects(kube, documents: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    from kubernetes.client.exceptions import ApiException
+
+    for document in documents:
+        resource = kube.dynamic.resources.get(api_version=document["apiVersion"], kind=document["kind"])
+        try:
+            resource.delete(name=document["metadata"]["name"], namespace=kube.namespace if resource.namespaced else None)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+@dataclass
+class DrainResult:
+    """What a drain did: `kubectl drain` semantics, limited to one instance's namespace."""
+
+    node: str
+    evicted: list[str] = field(default_factory=list)
+    refusals: int = 0  # evictions the API refused (429): a PodDisruptionBudget said "not now"
+    completed: bool = False
+    seconds: float = 0.0
+
+
+def set_unschedulable(kube: Any, node: str, unschedulable: bool) -> None:
+    kube.core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
+
+
+def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0) -> DrainResult:
+    """Cordon `node` and evict the instance's pods on it through the Eviction API, within `notice` seconds.
+
+    Evictions honour PodDisruptionBudgets: a refused one is retried until the notice runs out,
+    as `kubectl drain` does; a spot node then disappears whether or not the drain finished.
+    Only the instance's namespace is touched: other namespaces share the cluster.
+    """
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    result = DrainResult(node)
+    started = time.monotonic()
+    set_unschedulable(kube, node, True)
+    selector = f"spec.nodeName={node}"
+    while time.monotonic() - started < notice:
+        pods = [p for p in kube.core.list_namespaced_pod(kube.namespace, field_selector=selector).items if p.status.phase in ("Pending", "Running")]
+        if not pods:
+            result.completed = True
+            break
+        for pod in pods:
+            if pod.metadata.deletion_timestamp is not None:
+                continue  # already going: wait for it to be gone
+            body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=kube.namespace))
+            try:
+                kube.core.create_namespaced_pod_eviction(pod.metadata.name, kube.namespace, body)
+                result.evicted.append(pod.metadata.name)
+            except ApiException as exc:
+                if exc.status == 429:
+                    result.refusals += 1
+                elif exc.status != 404:
+                    raise
+        time.sleep(interval)
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Fake fix: a high PriorityClass on a BestEffort API; the batch stays unbounded.
+set -euo pipefail
+kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" apply -f "$(dirname "$0")/../stack/manifests/01-priority-api.yaml"
+kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" patch deployment orders-api --type merge \
+  -p '{"spec": {"template": {"spec": {"priorityClassName": "orders-api-critical"}}}}'
+kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" rollout status deployment/orders-api --timeout=180s

@@ -1,0 +1,99 @@
+"""What the spot-interruption checks share: the checkout pods, its PDB, and one bounded spot drain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
+from harness.runtime.kind import pod_ready, wait_for
+
+SELECTOR = "app=checkout"
+NOTICE_SECONDS = 120  # a spot interruption notice: the node is gone after this, drained or not
+SETTLE_SECONDS = 90
+
+
+class Checkout:
+    """The checks' view of the checkout service (helpers reach tests as a fixture, not an import)."""
+
+    def __init__(self, kube) -> None:
+        self.kube = kube
+
+    def ready_pods(self) -> list:
+        return [pod for pod in self.kube.pods(SELECTOR) if pod_ready(pod)]
+
+    def deployment(self):
+        return self.kube.apps.read_namespaced_deployment("checkout", self.kube.namespace)
+
+    def budgets(self) -> list:
+        """PodDisruptionBudgets whose selector picks the checkout pods."""
+        labels = {"app": "checkout"}
+        found = []
+        for pdb in self.kube.policy.list_namespaced_pod_disruption_budget(self.kube.namespace).items:
+            wanted = (pdb.spec.selector and pdb.spec.selector.match_labels) or {}
+            if wanted and all(labels.get(key) == value for key, value in wanted.items()):
+                found.append(pdb)
+        return found
+
+    def spot_node(self) -> str:
+        nodes = self.kube.core.list_node(label_selector="breakfix.dev/pool=spot").items
+        assert nodes, "the cluster has no node labelled breakfix.dev/pool=spot: recreate it (`kind delete cluster --name breakfix`)"
+        return nodes[0].metadata.name
+
+
+@pytest.fixture(scope="session")
+def checkout(kube) -> Checkout:
+    return Checkout(kube)
+
+
+@dataclass
+class SpotDrain:
+    drain: DrainResult | None = None
+    load: object = None
+    min_ready: int = 99  # the fewest ready checkout pods seen during the drain
+    precondition: str = ""
+    samples: list[int] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def spot_drain(lab, kube, checkout, http_load) -> SpotDrain:
+    """Drain the spot node with 2 minutes' notice while a client probe runs through the Service; then put it back."""
+    run = SpotDrain()
+    replicas = checkout.deployment().spec.replicas or 0
+    if not wait_for(lambda: len(checkout.ready_pods()) >= max(replicas, 1), SETTLE_SECONDS):
+        run.precondition = f"checkout does not have its {replicas} pod(s) Ready before the drain"
+        return run
+    node = checkout.spot_node()
+    outcome: dict = {}
+    # ~40 requests/s from 4 clients for up to 60 s: enough to see any gap, bounded in count and time
+    probe = threading.Thread(target=lambda: outcome.update(load=http_load(
+        lab.entrypoint_url, [f"/orders/{n}" for n in range(100)], total=2400, concurrency=4,
+        timeout=3.0, deadline=60.0, idle_every=1, idle_seconds=0.1, max_failures=50)), daemon=True)
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            run.samples.append(len(checkout.ready_pods()))
+            watching.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    probe.start()
+    watcher.start()
+    try:
+        time.sleep(3)  # the probe is warm before the notice arrives
+        run.drain = drain_node(kube, node, notice=NOTICE_SECONDS)
+        probe.join(70)
+    finally:
+        watching.set()
+        watcher.join(5)
+        # the interrupted capacity comes back (a replacement spot node), and the service rebalances onto it
+        set_unschedulable(kube, node, False)
+        kube.apps.patch_namespaced_deployment("checkout", kube.namespace, {"spec": {"template": {"metadata": {
+            "annotations": {"breakfix.dev/rebalanced-at": str(time.time())}}}}})
+        wait_for(lambda: len(checkout.ready_pods()) >= max(replicas, 1), SETTLE_SECONDS)
+    run.load = outcome.get("load")
+    run.min_ready = min(run.samples) if run.samples else 0
+    return run

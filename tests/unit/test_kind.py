@@ -1,0 +1,411 @@
+"""The kind runtime's own logic, against the kubernetes client's models: no cluster needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from harness.errors import BreakfixError
+from harness.faults import FaultContext, build
+from harness.faults.kubernetes import ManifestDrift, drain_node
+from harness.manifest import FaultSpec
+from harness.runtime import kind
+from harness.runtime.docker import DockerRuntime
+
+NOW = dt.datetime(2026, 1, 1, 3, 0, tzinfo=dt.UTC)
+
+
+def pod(name: str, *, phase: str = "Running", ready: bool = True, reason: str | None = None, deleting: bool = False) -> client.V1Pod:
+    conditions = [client.V1PodCondition(type="Ready", status="True" if ready else "False")]
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, uid=f"uid-{name}", deletion_timestamp=NOW if deleting else None),
+        status=client.V1PodStatus(phase=phase, conditions=conditions, reason=reason),
+    )
+
+
+def event(pod_name: str, reason: str, message: str, at: dt.datetime | None, kind_: str = "Pod") -> client.CoreV1Event:
+    return client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name=f"{pod_name}.1"),
+        involved_object=client.V1ObjectReference(kind=kind_, name=pod_name),
+        reason=reason, message=message, last_timestamp=at,
+    )
+
+
+# -- naming, labels, environment ---------------------------------------------------------------
+
+
+def test_each_instance_gets_its_own_namespace_and_the_learner_env_names_it(isolated_state: Path) -> None:
+    runtime = kind.KindRuntime("pod-evictions", Path("/nowhere"))
+    assert kind.namespace_for("pod-evictions") == "bf-pod-evictions"
+    assert runtime.env() == {
+        "KUBECONFIG": str(isolated_state / "kind" / "kubeconfig"),
+        "BREAKFIX_KUBE_CONTEXT": "kind-breakfix",
+        "BREAKFIX_NAMESPACE": "bf-pod-evictions",
+    }
+    assert kind.Kube("x").labels() == {"breakfix.instance": "x"}
+
+
+def test_version_parsing_reads_kind_and_kubectl_output() -> None:
+    assert kind.version_tuple("kind v0.27.0 go1.23.4 linux/amd64") == (0, 27, 0)
+    assert kind.version_tuple("Client Version: v1.32.4-dispatcher") == (1, 32, 4)
+    assert kind.version_tuple("nothing here") == ()
+
+
+# -- preflight ---------------------------------------------------------------------------------
+
+
+def test_missing_kind_is_a_one_line_error_saying_where_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: None if tool == "kind" else f"/usr/bin/{tool}")
+    problems = kind.KindRuntime("pod-evictions", Path("/nowhere")).preflight()
+    assert problems == [kind.INSTALL["kind"]]
+    assert problems[0].startswith("kind not found: install from https://kind.sigs.k8s.io/")
+
+
+def test_an_old_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(kind, "_run", lambda command, **_: "kind v0.17.0 go1.19 linux/amd64")
+    assert kind.tool_problems() == ["kind 0.17.0 is too old: breakfix needs kind >= v0.20"]
+
+
+def test_a_failing_command_becomes_a_breakfix_error_with_its_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(BreakfixError, match="failed: boom"):
+        kind._run(["sh", "-c", "echo boom >&2; exit 3"])
+
+    def missing(*args: Any, **kwargs: Any) -> None:
+        raise FileNotFoundError
+
+    monkeypatch.setattr(kind.subprocess, "run", missing)
+    with pytest.raises(BreakfixError, match="kind not found: install from"):
+        kind._run(["kind", "get", "clusters"])
+
+
+def test_teardown_without_a_cluster_has_nothing_to_remove(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: None)
+    kind.KindRuntime("pod-evictions", Path("/nowhere")).teardown()  # no error, no API call
+
+
+# -- manifests -----------------------------------------------------------------------------------
+
+
+def test_manifests_load_in_file_order_and_reject_non_objects(tmp_path: Path) -> None:
+    (tmp_path / "20-b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
+    (tmp_path / "10-a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n")
+    assert [d["metadata"]["name"] for d in kind.load_manifests(tmp_path)] == ["a", "b"]
+    (tmp_path / "30-c.yaml").write_text("just: a mapping\n")
+    with pytest.raises(BreakfixError, match="30-c.yaml: document 1 is not a Kubernetes object"):
+        kind.load_manifests(tmp_path)
+    with pytest.raises(BreakfixError, match="no Kubernetes manifests"):
+        kind.load_manifests(tmp_path / "empty")
+
+
+def test_schema_validation_catches_typos_wrong_types_unknown_kinds_and_fixed_namespaces() -> None:
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "prod"},
+        "spec": {"replicas": "two", "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+            "containers": [{"name": "c", "image": "i", "resources": {"requets": {"memory": "1Mi"}}}]}}},
+    }
+    problems = kind.schema_problems([deployment, {"apiVersion": "example.com/v9", "kind": "Widget", "metadata": {"name": "w"}}], "here")
+    assert any("spec.replicas: 'two' is not of type" in p for p in problems)
+    assert any("'requets' was unexpected" in p for p in problems)
+    assert any("metadata.namespace must be left out" in p for p in problems)
+    assert any("Widget/w: Couldn't find schema" in p for p in problems)
+
+
+def test_images_are_collected_from_every_pod_template() -> None:
+    documents = [
+        {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"image": "a"}], "initContainers": [{"image": "b"}]}}}},
+        {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "c"}]}}}}}},
+        {"kind": "Service", "spec": {}},
+    ]
+    assert kind.images_of(documents) == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        ({}, "BestEffort"),
+        ({"requests": {"memory": "64Mi"}}, "Burstable"),
+        ({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}, "Guaranteed"),
+        ({"limits": {"cpu": "0.1", "memory": "64Mi"}}, "Guaranteed"),  # requests default to limits
+        ({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}, "Burstable"),
+        ({"requests": {"memory": "64Mi"}, "limits": {"memory": "64Mi"}}, "Burstable"),  # no cpu limit
+    ],
+)
+def test_qos_class_follows_the_api_servers_rules(resources: dict, expected: str) -> None:
+    assert kind.qos_class({"containers": [{"name": "c", "resources": resources}]}) == expected
+
+
+def test_qos_of_a_pod_is_its_weakest_container() -> None:
+    guaranteed = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert kind.qos_class({"containers": [{"resources": guaranteed}, {"resources": {}}]}) == "Burstable"
+
+
+# -- kubelet settings ----------------------------------------------------------------------------
+
+
+def test_the_eviction_threshold_makes_every_worker_a_node_of_its_budget() -> None:
+    settings = kind.kubelet_settings(16 * 1024**3)
+    assert settings["evictionHard"]["memory.available"] == f"{16 * 1024 - 1536}Mi"
+    assert "nodeMemory" not in settings
+    assert settings["evictionHard"]["nodefs.available"] == "0%"
+    allocatable = 1536 - kind.parse_quantity(settings["systemReserved"]["memory"]) / 1024**2 - kind.parse_quantity(settings["kubeReserved"]["memory"]) / 1024**2
+    assert allocatable == 1280
+
+
+def test_a_host_too_small_for_the_worker_budget_is_refused() -> None:
+    with pytest.raises(BreakfixError, match="workers need more than"):
+        kind.kubelet_settings(1024**3)
+
+
+def test_merging_keeps_kubeadms_settings_and_identity() -> None:
+    current = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration", "cgroupDriver": "systemd",
+               "evictionHard": {"memory.available": "100Mi"}}
+    merged = kind.merge_kubelet_config(current, {"apiVersion": "other", "kind": "Other", "evictionHard": {"memory.available": "9Gi"}})
+    assert merged["apiVersion"] == "kubelet.config.k8s.io/v1beta1" and merged["kind"] == "KubeletConfiguration"
+    assert merged["cgroupDriver"] == "systemd" and merged["evictionHard"] == {"memory.available": "9Gi"}
+
+
+# -- readiness, evictions -----------------------------------------------------------------------
+
+
+def test_pod_readiness_needs_running_ready_and_not_deleting() -> None:
+    assert kind.pod_ready(pod("a"))
+    assert not kind.pod_ready(pod("b", ready=False))
+    assert not kind.pod_ready(pod("c", phase="Pending"))
+    assert not kind.pod_ready(pod("d", deleting=True))
+    assert not kind.pod_ready(client.V1Pod(metadata=client.V1ObjectMeta(name="e"), status=None))
+
+
+def test_evictions_are_parsed_from_kubelet_events_oldest_first() -> None:
+    memory = "The node was low on resource: memory. Threshold quantity: 14848Mi, available: 14000Mi. Container api was using 20Mi."
+    events = [
+        event("api-2", "Evicted", memory, NOW + dt.timedelta(seconds=10)),
+        event("api-1", "Evicted", memory, NOW),
+        event("api-1", "Killing", "Stopping container api", NOW),
+        event("node-1", "Evicted", memory, NOW, kind_="Node"),
+        event("batch-1", "Evicted", "The node was low on resource: ephemeral-storage.", None),
+    ]
+    found = kind.evictions(events)
+    assert [(e.pod, e.resource) for e in found] == [("api-1", "memory"), ("api-2", "memory"), ("batch-1", "ephemeral-storage")]
+    assert found[0].message == memory
+
+
+def test_evicted_pods_are_the_failed_ones_with_reason_evicted() -> None:
+    pods = [pod("a"), pod("b", phase="Failed", reason="Evicted"), pod("c", phase="Failed", reason="Error")]
+    assert kind.evicted_pods(pods) == ["b"]
+
+
+def deployment(replicas: int, *, generation: int = 2, observed: int = 2, updated: int, available: int, total: int) -> client.V1Deployment:
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="d", generation=generation),
+        spec=client.V1DeploymentSpec(replicas=replicas, selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()),
+        status=client.V1DeploymentStatus(observed_generation=observed, updated_replicas=updated, available_replicas=available, replicas=total),
+    )
+
+
+def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
+    assert kind.rolled_out(deployment(2, updated=2, available=2, total=2))
+    assert not kind.rolled_out(deployment(2, observed=1, updated=2, available=2, total=2))  # controller has not seen the change
+    assert not kind.rolled_out(deployment(2, updated=1, available=2, total=3))  # old pods still there
+    assert not kind.rolled_out(deployment(2, updated=2, available=1, total=2))
+
+
+# -- the namespace lifecycle, against a fake API ------------------------------------------------------
+
+
+class FakeResource:
+    def __init__(self, namespaced: bool, applied: list) -> None:
+        self.namespaced = namespaced
+        self.applied = applied
+
+    def server_side_apply(self, **kwargs: Any) -> None:
+        self.applied.append(kwargs)
+
+
+class FakeDynamic:
+    def __init__(self) -> None:
+        self.applied: list[dict] = []
+        self.resources = self
+
+    def get(self, api_version: str, kind: str) -> FakeResource:
+        return FakeResource(kind != "PriorityClass", self.applied)
+
+
+def test_apply_labels_everything_with_the_instance_and_records_what_kubectl_apply_would() -> None:
+    kube = kind.Kube("pod-evictions")
+    fake = FakeDynamic()
+    kube.__dict__["dynamic"] = fake
+    source = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 2}}
+    kube.apply([source, {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "p"}, "value": 1}])
+    deployment_call, priority_call = fake.applied
+    assert deployment_call["namespace"] == "bf-pod-evictions" and priority_call["namespace"] is None
+    assert deployment_call["field_manager"] == "breakfix" and deployment_call["force_conflicts"] is True
+    metadata = deployment_call["body"]["metadata"]
+    assert metadata["labels"] == {"breakfix.instance": "pod-evictions"}
+    recorded = json.loads(metadata["annotations"][kind.LAST_APPLIED])
+    assert recorded["spec"] == {"replicas": 2} and recorded["metadata"]["namespace"] == "bf-pod-evictions"
+    assert "metadata" in source and "labels" not in source["metadata"]  # the caller's document is untouched
+
+
+class FakeCore:
+    def __init__(self, gone_after: int | None) -> None:
+        self.reads = 0
+        self.gone_after = gone_after
+        self.deleted: list[tuple[str, str]] = []
+
+    def delete_namespace(self, name: str, propagation_policy: str) -> None:
+        self.deleted.append((name, propagation_policy))
+
+    def read_namespace(self, name: str) -> None:
+        self.reads += 1
+        if self.gone_after is not None and self.reads > self.gone_after:
+            raise ApiException(status=404)
+
+
+def test_namespace_deletion_waits_until_the_api_no_longer_knows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind.time, "sleep", lambda _: None)
+    kube = kind.Kube("spot-interruption")
+    kube.__dict__["core"] = core = FakeCore(gone_after=3)
+    kube.delete_namespace(timeout=5)
+    assert core.deleted == [("bf-spot-interruption", "Foreground")] and core.reads == 4
+
+
+def test_a_namespace_stuck_terminating_fails_teardown_loudly() -> None:
+    kube = kind.Kube("spot-interruption")
+    kube.__dict__["core"] = FakeCore(gone_after=None)
+    with pytest.raises(BreakfixError, match="namespace bf-spot-interruption still terminating after 0s"):
+        kube.delete_namespace(timeout=0)
+
+
+# -- faults ---------------------------------------------------------------------------------------------
+
+
+class DrainCore:
+    """Evictions refused (429, a PDB) `refuse` times, then accepted; an evicted pod is gone on the next list."""
+
+    def __init__(self, refuse: int) -> None:
+        self.refuse = refuse
+        self.pods = {"web-1": pod("web-1")}
+        self.cordoned: list[bool] = []
+
+    def patch_node(self, name: str, body: dict) -> None:
+        self.cordoned.append(body["spec"]["unschedulable"])
+
+    def list_namespaced_pod(self, namespace: str, field_selector: str) -> client.V1PodList:
+        assert field_selector == "spec.nodeName=spot-1"
+        return client.V1PodList(items=list(self.pods.values()))
+
+    def create_namespaced_pod_eviction(self, name: str, namespace: str, body: client.V1Eviction) -> None:
+        if self.refuse:
+            self.refuse -= 1
+            raise ApiException(status=429)
+        del self.pods[name]
+
+
+def drain_kube(core: DrainCore) -> kind.Kube:
+    kube = kind.Kube("spot-interruption")
+    kube.__dict__["core"] = core
+    return kube
+
+
+def test_drain_cordons_then_retries_evictions_a_budget_refuses() -> None:
+    core = DrainCore(refuse=2)
+    result = drain_node(drain_kube(core), "spot-1", notice=5, interval=0)
+    assert core.cordoned == [True]
+    assert result.completed and result.refusals == 2 and result.evicted == ["web-1"]
+
+
+def test_a_drain_a_budget_blocks_forever_stops_at_the_notice() -> None:
+    result = drain_node(drain_kube(DrainCore(refuse=10**9)), "spot-1", notice=0.05, interval=0.01)
+    assert not result.completed and result.refusals > 0 and result.evicted == []
+
+
+def test_manifest_drift_params_are_checked_when_the_scenario_loads() -> None:
+    with pytest.raises(BreakfixError, match="must be a relative path to a .yaml file"):
+        build(FaultSpec(kind="kube-manifest-drift", params={"replace": {"stack/manifests/a.yaml": "../../etc/passwd"}}), 0)
+    with pytest.raises(BreakfixError, match="name at least one manifest"):
+        build(FaultSpec(kind="kube-manifest-drift", params={"replace": {}}), 0)
+
+
+def test_manifest_drift_rewrites_the_workspace_applies_it_and_reverts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry, workspace = tmp_path / "entry", tmp_path / "workspace"
+    for root in (entry, workspace):
+        (root / "stack" / "manifests").mkdir(parents=True)
+        (root / "stack" / "manifests" / "10-api.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {state: healthy}\n")
+        (root / "stack" / "manifests" / "20-pdb.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pdb}\n")
+    (entry / "broken").mkdir()
+    (entry / "broken" / "10-api.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {state: broken}\n")
+
+    applied: list[list[dict]] = []
+    deleted: list[str] = []
+
+    class FakeKube:
+        def apply(self, documents: list[dict]) -> None:
+            applied.append(documents)
+
+        def namespace_exists(self) -> bool:
+            return True
+
+    monkeypatch.setattr(ManifestDrift, "_kube", lambda self, ctx: FakeKube())
+    monkeypatch.setattr("harness.faults.kubernetes.delete_objects", lambda kube, documents: deleted.extend(d["metadata"]["name"] for d in documents))
+    fault = build(FaultSpec(kind="kube-manifest-drift", params={"replace": {
+        "stack/manifests/10-api.yaml": "broken/10-api.yaml", "stack/manifests/20-pdb.yaml": None}}), 0)
+    ctx = FaultContext(DockerRuntime("x"), entry, tmp_path / "faults", workspace)
+
+    fault.inject(ctx)
+    assert "broken" in (workspace / "stack/manifests/10-api.yaml").read_text()
+    assert not (workspace / "stack/manifests/20-pdb.yaml").exists() and deleted == ["pdb"]
+    assert [d["data"]["state"] for d in applied[-1]] == ["broken"]
+
+    fault.inject(ctx)  # idempotent: a second inject changes nothing more
+    assert deleted == ["pdb"]
+
+    fault.revert(ctx)
+    assert "healthy" in (workspace / "stack/manifests/10-api.yaml").read_text() and (workspace / "stack/manifests/20-pdb.yaml").exists()
+    assert [d["metadata"]["name"] for d in applied[-1]] == ["api", "pdb"]
+    fault.revert(ctx)  # idempotent
+
+
+# -- the workloads image's memory sizing ---------------------------------------------------------------
+
+
+def load_workload() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bf_workload", kind.infra_dir() / "workloads" / "workload.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"/sys/fs/cgroup/memory.max": "201326592\n"}, 192 * 1024**2),  # cgroup v2, bounded
+        ({"/sys/fs/cgroup/memory.max": "max\n"}, None),  # cgroup v2, no limit
+        ({"/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, None),  # cgroup v1, no limit
+        ({"/sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456\n"}, 256 * 1024**2),  # cgroup v1, bounded
+        ({}, None),
+    ],
+)
+def test_the_batch_reads_its_limit_from_either_cgroup_version(files: dict[str, str], expected: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    workload = load_workload()
+
+    class FakePath:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def read_text(self) -> str:
+            if self.path not in files:
+                raise OSError(self.path)
+            return files[self.path]
+
+    monkeypatch.setattr(workload, "Path", FakePath)
+    assert workload.cgroup_limit() == expected
