@@ -13,6 +13,7 @@ import pytest
 
 HERE = Path(__file__).parent
 PORT = 8080
+OUTCOMES_MARKER = "@@fetch-outcomes "  # the line drive_fetch.py prints its results on
 # what drive_fetch.py passes to fetch_all, per call: base_delay, max_delay
 BACKOFF = {"sk_test_main": (0.2, 2.0), "sk_test_exhaust": (0.2, 0.5)}
 
@@ -72,12 +73,8 @@ def fetch_run(sandbox) -> FetchRun:
                           files={"drive_fetch.py": HERE / "drive_fetch.py"}, timeout=90)
         outcomes = {}
         for line in run.stdout.splitlines():
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue  # the learner's own prints
-            if isinstance(item, dict) and "call" in item:
-                outcomes[item["call"]] = item
+            if line.startswith(OUTCOMES_MARKER):
+                outcomes = {item["call"]: item for item in json.loads(line.removeprefix(OUTCOMES_MARKER))}
         records = _get_json(payments.url + "/__grader/log")
         dataset = _get_json(payments.url + "/__grader/dataset")
     return FetchRun(outcomes, run.describe(), dataset, records["requests"], records["peak_in_flight"])

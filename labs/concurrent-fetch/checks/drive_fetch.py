@@ -1,5 +1,6 @@
-"""Runs in the sandbox: calls the learner's fetch_all for each graded situation and prints one
-JSON line per call (result or error, wall time). The grader reads these lines and the mock's log."""
+"""Runs in the sandbox: calls the learner's fetch_all for each graded situation (in parallel,
+one API key each) and prints one marked JSON line with every outcome (result or error, wall
+time). The grader reads that line and the mock's own log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import threading
 import time
 
 BASE_URL = sys.argv[1]
-PRINTING = threading.Lock()
+MARKER = "@@fetch-outcomes "
+OUTCOMES: list[dict[str, object]] = []
 # (call name, api key, resources, keyword arguments)
 CALLS = [
     ("main", "sk_test_main", ["customers", "charges", "refunds", "payouts", "disputes"], {"base_delay": 0.2, "max_delay": 2.0}),
@@ -34,10 +36,7 @@ def call(name: str, key: str, resources: list[str], options: dict[str, float]) -
             "text": str(exc)[:300],
         }
     outcome["seconds"] = time.monotonic() - started
-    line = json.dumps(outcome, default=repr) + "\n"
-    with PRINTING:  # one whole line per call: print() from threads can interleave its parts
-        sys.stdout.write(line)
-        sys.stdout.flush()
+    OUTCOMES.append(outcome)
 
 
 def main() -> None:
@@ -47,6 +46,9 @@ def main() -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    # one line, after every call ended: the learner's own prints cannot split it
+    sys.stdout.write("\n" + MARKER + json.dumps(OUTCOMES, default=repr) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

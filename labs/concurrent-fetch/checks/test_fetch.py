@@ -28,6 +28,7 @@ def test_result_has_every_page_of_every_resource(fetch_run):
 
 def test_each_page_fetched_once(fetch_run):
     """Each page is fetched successfully exactly once, following the starting_after cursor"""
+    fetch_run.result("main")
     doubled = {page: sum(a.status == 200 for a in attempts) for page, attempts in fetch_run.chains(MAIN).items()}
     doubled = {page: n for page, n in doubled.items() if n > 1}
     assert not doubled, f"pages fetched successfully more than once (resource, starting_after): {doubled}"
