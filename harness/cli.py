@@ -297,7 +297,7 @@ def images_build(
     from harness.runtime.docker import connect
 
     result = build_base_image(connect(), force=force, method=method)  # type: ignore[arg-type]
-    console.print(str(result))
+    console.print(result.summary())
 
 
 def main() -> None:
