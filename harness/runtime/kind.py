@@ -292,12 +292,17 @@ class KindCluster:
     def workers(self) -> list[str]:
         return [node for node in self.nodes() if "control-plane" not in node]
 
+    def export_kubeconfig(self) -> None:
+        """Refresh our kubeconfig from the cluster: it may have been recreated since we last wrote it."""
+        kubeconfig_path().parent.mkdir(parents=True, exist_ok=True)
+        _run(["kind", "export", "kubeconfig", "--name", self.name, "--kubeconfig", str(kubeconfig_path())], timeout=30)
+
     def ensure(self, progress: Progress) -> None:
+        if self.exists():
+            self.export_kubeconfig()
+            return
         kubeconfig = kubeconfig_path()
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        if self.exists():
-            _run(["kind", "export", "kubeconfig", "--name", self.name, "--kubeconfig", str(kubeconfig)], timeout=30)
-            return
         progress(f"creating kind cluster {self.name} (first run only: a few minutes)")
         self._stream(["kind", "create", "cluster", "--name", self.name, "--config", str(infra_dir() / "cluster.yaml"),
                       "--kubeconfig", str(kubeconfig), "--wait", "180s"], progress)
@@ -560,8 +565,9 @@ class KindRuntime:
         self.kube.wait_ready(self.ready_timeout, progress)
 
     def teardown(self) -> None:
-        if shutil.which("kind") is None or not kubeconfig_path().is_file() or not self.cluster.exists():
+        if shutil.which("kind") is None or not self.cluster.exists():
             return  # no cluster, nothing of ours can exist
+        self.cluster.export_kubeconfig()
         names = cluster_scoped_names(load_manifests(self.manifests_dir)) if self.manifests_dir.is_dir() else []
         self.kube.delete_namespace()
         self.kube.delete_cluster_scoped(names)

@@ -18,6 +18,11 @@ def ready(kube, selector: str) -> list:
     return [pod for pod in kube.pods(selector) if pod_ready(pod)]
 
 
+def current(kube, selector: str) -> list:
+    """Pods that are, or are about to be, running: not Evicted/Completed leftovers, not terminating."""
+    return [pod for pod in kube.pods(selector) if pod.status.phase in ("Pending", "Running") and pod.metadata.deletion_timestamp is None]
+
+
 def describe(pods) -> str:
     rows = []
     for pod in pods:
@@ -42,6 +47,9 @@ class Workloads:
 
     def ready(self, selector: str) -> list:
         return ready(self.kube, selector)
+
+    def current(self, selector: str) -> list:
+        return current(self.kube, selector)
 
     def describe(self, selector: str) -> str:
         return describe(self.kube.pods(selector))
@@ -91,7 +99,8 @@ def report_run(kube) -> ReportRun:
             run.api_lost = lost or ["a pod went unready"]
             break
         time.sleep(2)
-    recent = [e for e in evictions(kube.events()) if e.at is None or e.at.timestamp() >= started - 1]
-    run.evictions = recent
-    run.api_lost += [name for name in evicted_pods(kube.pods(API)) if name not in run.api_lost]
+    run.evictions = [e for e in evictions(kube.events()) if e.at is None or e.at.timestamp() >= started - 1]
+    # only the pods that were serving when the run began: Evicted pods of an earlier night stay listed until garbage-collected
+    ours = [pod for pod in kube.pods(API) if pod.metadata.uid in run.api_before]
+    run.api_lost += [name for name in evicted_pods(ours) if name not in run.api_lost]
     return run

@@ -16,8 +16,7 @@ def test_critical_api_is_guaranteed_and_outranks_the_rest(kube, workloads):
         f"orders-api's pod template is QoS {qos_class(template)}: under memory pressure the kubelet evicts pods that use "
         "more than they request first -- what must requests and limits look like for the class that is evicted last?"
     )
-    running = kube.pods(workloads.api)
-    not_guaranteed = [p.metadata.name for p in running if p.status.qos_class != "Guaranteed" and p.metadata.deletion_timestamp is None]
+    not_guaranteed = [p.metadata.name for p in workloads.current(workloads.api) if p.status.qos_class != "Guaranteed"]
     assert not not_guaranteed, f"orders-api pods still running as another QoS class: {', '.join(not_guaranteed)} (has the rollout finished?)"
     mine = _priority(kube, api.spec.template.spec)
     for name in ("report-builder", "price-cache"):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
-from harness.runtime.kind import pod_ready, wait_for
+from harness.runtime.kind import pod_ready, rolled_out, wait_for
 
 SELECTOR = "app=checkout"
 NOTICE_SECONDS = 120  # a spot interruption notice: the node is gone after this, drained or not
@@ -93,7 +93,7 @@ def spot_drain(lab, kube, checkout, http_load) -> SpotDrain:
         set_unschedulable(kube, node, False)
         kube.apps.patch_namespaced_deployment("checkout", kube.namespace, {"spec": {"template": {"metadata": {
             "annotations": {"breakfix.dev/rebalanced-at": str(time.time())}}}}})
-        wait_for(lambda: len(checkout.ready_pods()) >= max(replicas, 1), SETTLE_SECONDS)
+        wait_for(lambda: rolled_out(checkout.deployment()), SETTLE_SECONDS)
     run.load = outcome.get("load")
     run.min_ready = min(run.samples) if run.samples else 0
     return run
