@@ -426,6 +426,12 @@ class Kube:
             if exc.status != 409:
                 raise BreakfixError(f"cannot create namespace {self.namespace}: {exc.reason}") from None
 
+    def uncordon_workers(self) -> None:
+        """A drain interrupted by a hard kill leaves a worker cordoned: every scenario starts from schedulable workers."""
+        for node in self.core.list_node(label_selector=POOL_LABEL).items:
+            if node.spec.unschedulable:
+                self.core.patch_node(node.metadata.name, {"spec": {"unschedulable": False}})
+
     def pods(self, selector: str = "") -> list[Any]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
 
@@ -559,6 +565,7 @@ class KindRuntime:
         if WORKLOAD_IMAGE in images_of(documents):
             ensure_workload_image(progress)
         self.cluster.load_images(images_of(documents), progress)
+        self.kube.uncordon_workers()
         progress(f"namespace {self.kube.namespace}")
         self.kube.create_namespace()
         self.kube.apply(documents)
@@ -568,7 +575,10 @@ class KindRuntime:
         if shutil.which("kind") is None or not self.cluster.exists():
             return  # no cluster, nothing of ours can exist
         self.cluster.export_kubeconfig()
-        names = cluster_scoped_names(load_manifests(self.manifests_dir)) if self.manifests_dir.is_dir() else []
+        try:
+            names = cluster_scoped_names(load_manifests(self.manifests_dir))
+        except BreakfixError:
+            names = []  # a workspace the learner left broken must not block teardown: labelled objects still go
         self.kube.delete_namespace()
         self.kube.delete_cluster_scoped(names)
         left = self.kube.cluster_scoped_leftovers()

@@ -409,3 +409,43 @@ def test_the_batch_reads_its_limit_from_either_cgroup_version(files: dict[str, s
 
     monkeypatch.setattr(workload, "Path", FakePath)
     assert workload.cgroup_limit() == expected
+
+
+def test_provisioning_uncordons_workers_a_killed_drain_left_cordoned() -> None:
+    patched: list[tuple[str, dict]] = []
+
+    class Core:
+        def list_node(self, label_selector: str) -> client.V1NodeList:
+            assert label_selector == kind.POOL_LABEL
+            nodes = [("breakfix-worker", False), ("breakfix-worker2", True)]
+            return client.V1NodeList(items=[client.V1Node(metadata=client.V1ObjectMeta(name=name), spec=client.V1NodeSpec(unschedulable=flag))
+                                            for name, flag in nodes])
+
+        def patch_node(self, name: str, body: dict) -> None:
+            patched.append((name, body))
+
+    kube = kind.Kube("spot-interruption")
+    kube.__dict__["core"] = Core()
+    kube.uncordon_workers()
+    assert patched == [("breakfix-worker2", {"spec": {"unschedulable": False}})]
+
+
+def test_teardown_survives_a_workspace_the_learner_broke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "10-api.yaml").write_text("kind: [unclosed\n")
+    calls: list[str] = []
+
+    class Cluster:
+        def exists(self) -> bool:
+            return True
+
+        def export_kubeconfig(self) -> None:
+            calls.append("kubeconfig")
+
+    runtime = kind.KindRuntime("pod-evictions", tmp_path, cluster=Cluster())  # type: ignore[arg-type]
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(runtime.kube, "delete_namespace", lambda: calls.append("namespace"))
+    monkeypatch.setattr(runtime.kube, "delete_cluster_scoped", lambda names: calls.append(f"cluster-scoped {list(names)}"))
+    monkeypatch.setattr(runtime.kube, "cluster_scoped_leftovers", lambda: ["priorityclass orders-api-critical"])
+    with pytest.raises(BreakfixError, match="teardown left objects behind: priorityclass orders-api-critical"):
+        runtime.teardown()
+    assert calls == ["kubeconfig", "namespace", "cluster-scoped []"]
