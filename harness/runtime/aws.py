@@ -1,0 +1,323 @@
+"""AWS runtime: one emulator endpoint on 127.0.0.1:4566, shared by every scenario that needs AWS.
+
+By default the harness runs moto's server there (LocalStack's port) as a managed background
+process: started once, reused by later scenarios, stopped by `breakfix stop`. A LocalStack the
+user already runs on that port, or any endpoint named by BREAKFIX_AWS_ENDPOINT, is used instead.
+An instance owns only the buckets and tables named `bf-<instance>-*`; teardown deletes them and
+then proves none is left, so two scenarios can share one emulator.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BreakfixError
+from harness.paths import state_dir
+from harness.runtime import Progress
+from harness.runtime.docker import port_is_free
+
+PORT = 4566
+DEFAULT_ENDPOINT = f"http://127.0.0.1:{PORT}"
+ENDPOINT_VARIABLE = "BREAKFIX_AWS_ENDPOINT"
+REGION = "us-east-1"
+# emulators accept any credentials; fixed ones keep the learner's real profile out of the lab
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+START_TIMEOUT = 15.0
+
+
+def endpoint_url() -> str:
+    return os.environ.get(ENDPOINT_VARIABLE, DEFAULT_ENDPOINT).rstrip("/")
+
+
+def client_env() -> dict[str, str]:
+    """What the aws CLI, boto3 and terraform need to reach the emulator instead of AWS."""
+    return {"AWS_ENDPOINT_URL": endpoint_url(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **CREDENTIALS}
+
+
+def client(service: str) -> Any:
+    """A boto3 client bound to the active endpoint, whatever the caller's own AWS config says."""
+    return _client(service, endpoint_url())
+
+
+@functools.cache  # building a client loads botocore's service model: ~0.1 s each time otherwise
+def _client(service: str, url: str, timeout: float = 10) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+    config = Config(connect_timeout=min(timeout, 3), read_timeout=timeout, retries={"max_attempts": 2, "mode": "standard"})
+    return session.client(service, endpoint_url=url, config=config)
+
+
+def identify(url: str, timeout: float = 1.0) -> str | None:
+    """What answers at `url`: "localstack", "aws" (moto or another emulator), or None (not an AWS endpoint)."""
+    try:
+        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=timeout) as response:
+            if "services" in json.loads(response.read() or b"{}"):
+                return "localstack"
+    except (OSError, ValueError):
+        pass
+    request = urllib.request.Request(
+        f"{url}/",
+        data=b"Action=GetCallerIdentity&Version=2011-06-15",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            # a minimal SigV4-shaped header: emulators route on the credential scope's service name
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20240101/{REGION}/sts/aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except (OSError, ValueError):
+        return None
+    return "aws" if b"GetCallerIdentityResponse" in body else None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Status:
+    """Which endpoint is active (for doctor), without starting anything."""
+
+    url: str
+    kind: str  # "moto (managed by breakfix)", "localstack", "external endpoint", "not running"
+    ok: bool
+    detail: str
+
+
+class Emulator:
+    """The managed moto server: one per user, its pid kept under the state dir."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or state_dir() / "aws"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "moto.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "moto.log"
+
+    def pid(self) -> int | None:
+        """Our moto server's pid while it runs; a stale or reused pid counts as not running."""
+        try:
+            pid = int(self.pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"moto.server" in cmdline and not _is_zombie(pid) else None
+
+    def status(self) -> Status:
+        url = endpoint_url()
+        if ENDPOINT_VARIABLE in os.environ:
+            kind = identify(url)
+            return Status(url, "external endpoint", kind is not None, f"{ENDPOINT_VARIABLE}={url}" + ("" if kind else ": not answering as an AWS endpoint"))
+        if self.pid():
+            return Status(url, "moto (managed by breakfix)", True, f"pid {self.pid()}, log {self.log_file}")
+        if port_is_free(PORT):
+            return Status(url, "not running", True, "moto starts on demand on 127.0.0.1:4566")
+        kind = identify(url)
+        if kind == "localstack":
+            return Status(url, "localstack", True, "your LocalStack on 127.0.0.1:4566 is used")
+        if kind == "aws":
+            return Status(url, "external endpoint", True, "an AWS emulator already serves 127.0.0.1:4566 and is used")
+        return Status(url, "blocked", False, port_taken_message())
+
+    def ensure(self, progress: Progress | None = None) -> str:
+        """The active endpoint's URL, starting moto when nothing serves it; one-line errors otherwise."""
+        url = endpoint_url()
+        if ENDPOINT_VARIABLE in os.environ:
+            if identify(url) is None:
+                raise BreakfixError(f"{ENDPOINT_VARIABLE}={url} does not answer as an AWS endpoint: start your emulator or unset it")
+            return url
+        if self.pid() and identify(url):
+            return url
+        if not port_is_free(PORT):
+            if identify(url):
+                return url  # the user's LocalStack (or another moto): shared, never stopped by us
+            raise BreakfixError(port_taken_message())
+        self._start(progress)
+        return url
+
+    def _start(self, progress: Progress | None) -> None:
+        if progress:
+            progress("starting the AWS emulator (moto) on 127.0.0.1:4566")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            # its own session: it outlives this CLI call and a Ctrl-C in the learner's terminal
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(PORT)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                raise BreakfixError(f"the AWS emulator (moto) exited at start ({tail[0]}); is `moto[server]` installed? `breakfix doctor`")
+            if _answers(f"{endpoint_url()}/moto-api/"):  # moto's own page: needs no service backend loaded
+                return
+            time.sleep(0.03)
+        self.stop()
+        raise BreakfixError(f"the AWS emulator (moto) did not answer within {START_TIMEOUT:.0f}s; see {self.log_file}")
+
+    def stop(self) -> bool:
+        """Stop our moto server (never the user's LocalStack); True if one was running."""
+        pid = self.pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        _kill_and_wait(pid)
+        return True
+
+
+def port_taken_message() -> str:
+    return (
+        f"port {PORT} on 127.0.0.1 is taken by something that is not an AWS endpoint; stop it "
+        f"(`ss -ltnp 'sport = :{PORT}'` shows which process) or set {ENDPOINT_VARIABLE} to your emulator's URL"
+    )
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _kill_and_wait(pid: int, grace: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; reaps it when it is our child."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                return
+            time.sleep(0.05)
+    raise BreakfixError(f"the AWS emulator (pid {pid}) did not stop; kill it by hand")
+
+
+class AwsRuntime:
+    """One instance's view of the emulator: its buckets and tables, all named bf-<instance>-*."""
+
+    name = "aws"
+
+    def __init__(self, instance: str, emulator: Emulator | None = None) -> None:
+        self.instance = instance
+        self.emulator = emulator or Emulator()
+
+    @property
+    def prefix(self) -> str:
+        return f"bf-{self.instance}-"
+
+    def bucket(self, suffix: str) -> str:
+        return f"{self.prefix}{suffix}"
+
+    def preflight(self) -> list[str]:
+        problems = []
+        for module, package in (("boto3", "boto3"), ("moto.server", "moto[server]")):
+            if module == "moto.server" and ENDPOINT_VARIABLE in os.environ:
+                continue
+            try:
+                __import__(module)
+            except ImportError:
+                problems.append(f"python package {package} is missing: pip install '{package}'")
+        status = self.emulator.status()
+        if not status.ok:
+            problems.append(status.detail)
+        return problems
+
+    def provision(self, progress: Progress) -> None:
+        self.emulator.ensure(progress)
+
+    def alive(self) -> bool:
+        return identify(endpoint_url()) is not None
+
+    def require_alive(self) -> None:
+        if not self.alive():
+            raise BreakfixError(
+                f"the AWS emulator at {endpoint_url()} is not answering (it may have died): "
+                "`breakfix reset` restarts it and rebuilds the scenario"
+            )
+
+    def leftovers(self) -> list[str]:
+        buckets = [b["Name"] for b in client("s3").list_buckets().get("Buckets", []) if b["Name"].startswith(self.prefix)]
+        tables = [t for t in client("dynamodb").list_tables().get("TableNames", []) if t.startswith(self.prefix)]
+        return [f"bucket {name}" for name in buckets] + [f"table {name}" for name in tables]
+
+    def teardown(self) -> None:
+        if not self.alive():
+            if ENDPOINT_VARIABLE not in os.environ and port_is_free(PORT):
+                return  # the managed emulator is gone, and with it everything it held in memory
+            raise BreakfixError(f"cannot clean up: the AWS endpoint {endpoint_url()} is not answering")
+        for item in self.leftovers():
+            kind, name = item.split(" ", 1)
+            if kind == "bucket":
+                delete_bucket(name)
+            else:
+                client("dynamodb").delete_table(TableName=name)
+        left = self.leftovers()
+        if left:
+            raise BreakfixError(f"left behind in the AWS emulator: {', '.join(left)}")
+
+    def env(self) -> dict[str, str]:
+        return client_env()
+
+
+def create_versioned_bucket(name: str) -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def delete_bucket(name: str) -> None:
+    """Every version and delete marker first: S3 refuses to delete a bucket that is not empty."""
+    s3 = client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        items = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if items:
+            s3.delete_objects(Bucket=name, Delete={"Objects": items, "Quiet": True})
+    s3.delete_bucket(Bucket=name)
+
+
+def stop_emulator_if_unused() -> bool:
+    """`breakfix stop`: the managed emulator goes when no active instance needs it; True if stopped."""
+    from harness import state
+
+    active = state.load_active()
+    if active is not None:
+        from harness.catalog import find
+
+        if "aws" in find(active.entry_id).manifest.requires:
+            return False
+    return Emulator().stop()
