@@ -58,7 +58,25 @@ def kind_findings() -> list[Finding]:
     return findings
 
 
-CHECKS = {"docker": docker_findings, "kind": kind_findings}
+def aws_findings() -> list[Finding]:
+    from harness.runtime.aws import AwsRuntime
+
+    runtime = AwsRuntime("doctor")
+    status = runtime.emulator.status()
+    problems = runtime.preflight()
+    findings = [Finding("aws", f"endpoint {status.url}", status.ok, f"{status.kind}: {status.detail}")]
+    return findings + [Finding("aws", "python packages", False, problem) for problem in problems if problem != status.detail]
+
+
+def terraform_findings() -> list[Finding]:
+    from harness.runtime.terraform import installed_version, version_problem
+
+    version = installed_version()
+    problem = version_problem(version)
+    return [Finding("terraform", "terraform binary", problem is None, problem or f"version {'.'.join(map(str, version or ()))}")]
+
+
+CHECKS = {"docker": docker_findings, "kind": kind_findings, "aws": aws_findings, "terraform": terraform_findings}
 
 
 def findings(requirements: list[str] | None = None) -> list[Finding]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness import faults, state
 from harness.catalog import Entry, find
@@ -26,6 +26,9 @@ from harness.grading.runner import Grade, run_checks
 from harness.manifest import ScenarioManifest
 from harness.runtime import Runtime
 from harness.runtime.docker import ComposeStack, DockerRuntime
+
+if TYPE_CHECKING:
+    from harness.runtime.terraform import TerraformRuntime
 
 
 class Reporter(Protocol):
@@ -89,18 +92,32 @@ class Lifecycle:
             from harness.runtime.kind import KindRuntime  # the kubernetes client loads only for kind scenarios
 
             found.append(KindRuntime(self.instance, self.workspace / self.scenario.stack))
+        if self.is_scenario and {"aws", "terraform"} & set(self.scenario.requires):
+            from harness.runtime.aws import AwsRuntime
+
+            found.append(AwsRuntime(self.instance))  # the terraform backend lives in the emulator
+        if self.is_scenario and "terraform" in self.scenario.requires:
+            found.append(self.terraform_runtime())
         if not self.is_scenario:
             from harness.runtime.sandbox import SandboxRuntime  # a lab's code runs in sandbox containers
 
             found.append(SandboxRuntime(self.instance))
         return found
 
+    def terraform_runtime(self) -> TerraformRuntime:
+        from harness.runtime.terraform import TerraformRuntime
+
+        stack = Path(self.scenario.stack).parent
+        spec = self.scenario.terraform
+        return TerraformRuntime(self.instance, self.workspace / stack, self.entry.directory / stack, spec.workspaces, spec.state_key)
+
     def context(self) -> LabContext:
         return LabContext(self.instance, self.entry, self.workspace)
 
     def fault_context(self) -> faults.FaultContext:
         return faults.FaultContext(
-            DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace
+            DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace,
+            self.runtimes(),
         )
 
     def env(self) -> dict[str, str]:
@@ -202,7 +219,7 @@ class Lifecycle:
         with self.times.measure("teardown"):
             self.reporter.step("teardown")
             failures = []
-            for runtime in self.runtimes():
+            for runtime in reversed(self.runtimes()):  # dependents first: terraform runs stop before their bucket goes
                 try:
                     runtime.teardown()
                 except BreakfixError as exc:

@@ -99,6 +99,13 @@ class Manifest(Strict):
         return value
 
 
+class TerraformSpec(Strict):
+    """What the Terraform runtime applies at provision: one remote state per CLI workspace."""
+
+    workspaces: list[str] = Field(default_factory=lambda: ["default"], min_length=1, description="the first is left selected")
+    state_key: str = Field(default="terraform.tfstate", pattern=r"^[a-z0-9][a-z0-9/_.-]*\.tfstate$")
+
+
 class ScenarioManifest(Manifest):
     kind: Literal["scenario"] = "scenario"
     stack: str = "stack/compose.yaml"
@@ -106,6 +113,7 @@ class ScenarioManifest(Manifest):
     entrypoint: Entrypoint | None = None
     faults: list[FaultSpec] = Field(min_length=1)
     confirm: Confirm
+    terraform: TerraformSpec = Field(default_factory=TerraformSpec, description="used when requires has terraform")
 
     @model_validator(mode="after")
     def _entrypoint_is_a_service(self) -> ScenarioManifest:

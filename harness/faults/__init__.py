@@ -10,7 +10,7 @@ import importlib
 import json
 import pkgutil
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import BreakfixError
 from harness.manifest import FaultSpec
+from harness.runtime import Runtime
 from harness.runtime.docker import DockerRuntime
 
 
@@ -33,6 +34,14 @@ class FaultContext:
     entry_dir: Path
     state_dir: Path
     workspace: Path | None = None  # the learner's copy of the stack: faults on manifests rewrite it too
+    runtimes: list[Runtime] = field(default_factory=list)  # the instance's runtimes, for faults on non-Docker ones
+
+    def runtime(self, name: str) -> Any:
+        """The instance's runtime called `name` (e.g. "terraform"); an error when the scenario does not require it."""
+        for runtime in self.runtimes:
+            if runtime.name == name:
+                return runtime
+        raise BreakfixError(f"this fault needs the {name} runtime: add {name!r} to the scenario's requires")
 
     def save(self, key: str, data: Any) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -96,3 +96,26 @@ def sandbox(lab: LabContext) -> Iterator[Sandbox]:
     limits = getattr(lab.entry.manifest, "limits", None)
     with Sandbox(lab.instance, lab.workspace, limits) as box:
         yield box
+
+
+@pytest.fixture(scope="session")
+def aws() -> Callable[[str], Any]:
+    """aws(service) -> a boto3 client bound to the active AWS endpoint (the emulator), never real AWS.
+
+    Fails the check with a readable message when the emulator is not answering (it died)."""
+    from harness.runtime import aws as runtime
+
+    if runtime.identify(runtime.endpoint_url()) is None:
+        raise AssertionError(
+            f"the AWS emulator at {runtime.endpoint_url()} is not answering (it may have died): "
+            "`breakfix reset` restarts it and rebuilds the scenario"
+        )
+    return runtime.client
+
+
+@pytest.fixture(scope="session")
+def terraform(lab: LabContext, aws: Callable[[str], Any]) -> Any:
+    """The instance's TerraformRuntime: plan(workspace) on a pristine copy, state(), lock(), history(), run(name)."""
+    from harness.lifecycle import Lifecycle  # lazy: the lifecycle imports the grading runner, which imports us
+
+    return Lifecycle(lab.entry).terraform_runtime()
