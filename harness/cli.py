@@ -258,6 +258,17 @@ def verify(
     """Prove entries end to end: healthy passes, broken fails, solution passes, teardown is clean."""
     _sigterm_as_interrupt()
     entries = catalog.discover() if entry_ids == ["all"] else [catalog.find(i) for i in entry_ids]
+    if entry_ids == ["all"]:
+        # `all` proves what this machine can run and says what it skipped; a named entry is never skipped
+        cache: dict = {}
+        runnable = []
+        for entry in entries:
+            missing = doctor.unmet(list(entry.manifest.requires), cache)
+            if missing:
+                console.print(f"[yellow]skipped[/] {entry.id}: this machine lacks {', '.join(missing)} (`breakfix doctor`)")
+            else:
+                runnable.append(entry)
+        entries = runnable
     results = []
     for entry in entries:
         lifecycle = Lifecycle(entry, None if as_json else RichReporter())

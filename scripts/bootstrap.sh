@@ -54,6 +54,11 @@ tree_hash() {
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 
+pip_quiet() {
+  # some machines' pip configuration names index folders that do not exist: pip warns per package
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$@" 2> >(grep -v '^WARNING: Location .* is ignored' >&2)
+}
+
 ensure_venv() {
   local python extras="${1:-}"
   python="$(need_python)"
@@ -62,10 +67,10 @@ ensure_venv() {
   want="$(tree_hash)$extras"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing breakfix into $VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
+    pip_quiet --upgrade pip
     # a real (non-editable) install: grading reads the installed checks, never the checkout's
-    "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$ROOT"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$ROOT$extras"
+    pip_quiet --force-reinstall --no-deps "$ROOT"
+    pip_quiet "$ROOT$extras"
     echo "$want" >"$stamp"
   fi
 }

@@ -66,6 +66,11 @@ class Collector:
         self.conditions: dict[str, Condition] = {}
         self.titles: dict[str, str] = {}
         self.collect_errors: list[str] = []
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest reports collection errors through the same hook, as its own Interrupted
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if self.only is not None:
@@ -132,8 +137,8 @@ def run_checks(
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            exit_code = pytest.main(args, plugins=[plugin, collector])
-        if exit_code == pytest.ExitCode.INTERRUPTED:
+            pytest.main(args, plugins=[plugin, collector])
+        if collector.interrupted:
             raise KeyboardInterrupt  # pytest swallowed a Ctrl-C: the caller must still clean up
     finally:
         plugin.activate(None)
