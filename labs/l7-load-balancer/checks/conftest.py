@@ -1,0 +1,164 @@
+"""One cluster per grading run: three grader-owned backends on the lab network and the
+learner's load balancer in front of them, published on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+BACKENDS = ("app-1", "app-2", "app-3")
+BACKEND_PORT = 9000
+LB_PORT = 8000
+HEALTH_INTERVAL = 0.5
+FALL = RISE = 2
+# after a backend dies, the LB must have removed it within fall checks plus one interval's slack and a probe timeout
+DETECTION_SECONDS = (FALL + 1) * HEALTH_INTERVAL + 0.5
+REQUEST_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int  # 0: no HTTP response
+    backend: str  # the X-Backend header: which backend answered ("" if none)
+    body: bytes
+    seconds: float
+    error: str = ""
+
+    def describe(self) -> str:
+        if self.status == 0:
+            return f"no response after {self.seconds:.1f} s ({self.error})"
+        return f"{self.status} from {self.backend or 'no backend'}: {self.body[:100]!r}"
+
+
+class Cluster:
+    def __init__(self, lb_url: str, backends: dict) -> None:
+        parts = urlsplit(lb_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.backends = backends
+        self.started = time.monotonic()
+        self.proxied = False  # has any request come back from a backend through the LB?
+        self.first_health_checks = {name: self.health_checks(name) for name in backends}
+
+    def request(self, method: str = "GET", path: str = "/", body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        started = time.monotonic()
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            payload = response.read()
+            reply = Reply(response.status, response.getheader("X-Backend", ""), payload, time.monotonic() - started)
+            self.proxied = self.proxied or bool(reply.backend)
+            return reply
+        except (OSError, http.client.HTTPException) as exc:
+            return Reply(0, "", b"", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+
+    def sequence(self, count: int, path: str = "/") -> list[Reply]:
+        return [self.request(path=path) for _ in range(count)]
+
+    def parallel(self, paths: list[str], clients: int) -> list[Reply]:
+        replies: list[Reply] = []
+        lock = threading.Lock()
+        todo = iter(paths)
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    path = next(todo, None)
+                if path is None:
+                    return
+                reply = self.request(path=path)
+                with lock:
+                    replies.append(reply)
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=len(paths) * REQUEST_TIMEOUT)
+        return replies
+
+    @staticmethod
+    def share(replies: list[Reply]) -> str:
+        """Who answered, for a message: 'app-1 10, app-3 9, status 502 1'."""
+        counts = Counter(reply.backend or f"status {reply.status}" for reply in replies)
+        return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+
+    def crash(self, name: str) -> None:
+        """Kill the backend's server process (SIGKILL); its host stays up, so it refuses connections."""
+        self._signal(name, "USR1")
+
+    def recover(self, name: str) -> None:
+        self._signal(name, "USR2")
+
+    def require_proxying(self) -> None:
+        """Health behaviour is judged on a working proxy: fail at once, not after the waits, if there is none."""
+        if not self.proxied:
+            self.request()
+        assert self.proxied, "the load balancer has not relayed a single backend response yet: proxying comes first"
+
+    def wait_for_detection(self) -> None:
+        time.sleep(DETECTION_SECONDS)
+
+    def _signal(self, name: str, signal: str) -> None:
+        result = self.backends[name].container.exec_run(["sh", "-c", f'kill -{signal} "$(cat /tmp/backend-manager.pid)"'])
+        assert result.exit_code == 0, f"the grader could not signal backend {name}: {result.output[-200:]!r}"
+
+    def health_checks(self, name: str) -> int:
+        with urllib.request.urlopen(self.backends[name].url + "/__grader/stats", timeout=5) as stats:  # noqa: S310 -- 127.0.0.1
+            return int(json.loads(stats.read())["health_checks"])
+
+
+def start_together(stack: ExitStack, services: dict[str, AbstractContextManager]) -> dict:
+    """Enter the services' contexts in parallel (each takes seconds to be ready) and register
+    one parallel exit on `stack`: every one that came up is removed even if another failed."""
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        futures = {name: pool.submit(service.__enter__) for name, service in services.items()}
+    endpoints, problems = {}, []
+    for name, future in futures.items():
+        try:
+            endpoints[name] = future.result()
+        except Exception as exc:  # reported below, after the others are registered for removal
+            problems.append(exc)
+
+    def stop_all() -> None:
+        with ThreadPoolExecutor(max_workers=len(services)) as pool:
+            for name in endpoints:
+                pool.submit(services[name].__exit__, None, None, None)
+
+    stack.callback(stop_all)
+    if problems:
+        raise problems[0]
+    return endpoints
+
+
+@pytest.fixture(scope="session")
+def cluster(sandbox):
+    network = sandbox.network()
+    files = {"backend.py": Path(__file__).with_name("backend.py")}
+    with ExitStack() as stack:
+        backends = start_together(stack, {
+            name: sandbox.service(
+                ["python3", "/grader/backend.py", "--name", name, "--port", str(BACKEND_PORT)],
+                name=name, network=network, port=BACKEND_PORT, files=files, ready_path="/healthz", timeout=300,
+            )
+            for name in BACKENDS
+        })
+        argv = ["python3", "lb.py", "--port", str(LB_PORT), "--health-interval", str(HEALTH_INTERVAL),
+                "--fall", str(FALL), "--rise", str(RISE), "--health-timeout", "0.5"]
+        for name in BACKENDS:
+            argv += ["--backend", f"http://{name}:{BACKEND_PORT}"]
+        lb = stack.enter_context(sandbox.serve(argv, port=LB_PORT, network=network, timeout=240))
+        yield Cluster(lb.url, backends)
