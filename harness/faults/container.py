@@ -10,13 +10,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.runtime.compose import SIZE
-from harness.runtime.docker import _size_bytes
+from harness.runtime.docker import _size_bytes, remove_container
 
 AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
 BASE_IMAGE = "breakfix/base:bookworm"
@@ -34,6 +34,14 @@ def update_container(ctx: FaultContext, service: str, resources: dict[str, int])
         api._result(api._post_json(api._url("/containers/{0}/update", container.id), data=resources), True)
     except APIError as exc:
         raise BreakfixError(f"cannot update {service} with {resources}: {exc.explanation}") from None
+
+
+def remove_helper(ctx: FaultContext, service: str) -> None:
+    """Remove a fault's helper container (proxy, crasher) if it is there."""
+    try:
+        remove_container(ctx.docker.container(service))
+    except BreakfixError:  # no such container: nothing to remove
+        pass
 
 
 def host_resources(ctx: FaultContext) -> dict[str, int]:
@@ -169,10 +177,7 @@ class RestartLoop(Fault):
 
     def revert(self, ctx: FaultContext) -> None:
         params: Any = self.params
-        try:
-            ctx.docker.container(self.helper(ctx)).remove(force=True)
-        except (BreakfixError, NotFound):
-            pass
+        remove_helper(ctx, self.helper(ctx))
         saved = ctx.load(self.key)
         if saved is None:
             return

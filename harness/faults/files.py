@@ -58,6 +58,13 @@ def write_file(docker: DockerRuntime, service: str, path: str, data: bytes) -> N
         raise BreakfixError(f"could not write {path} in service {service}")
 
 
+def run_reload(ctx: FaultContext, kind: str, service: str, command: list[str]) -> None:
+    """Run a fault's reload command (e.g. nginx -s reload) in a service; a failure is the fault's error."""
+    code, output = ctx.docker.exec(service, command)
+    if code != 0:
+        raise BreakfixError(f"{kind}: reload {' '.join(command)} failed in {service}: {output.strip()}")
+
+
 @register
 class FileDrift(Fault):
     kind = "file-drift"
@@ -82,9 +89,7 @@ class FileDrift(Fault):
     def _reload(self, ctx: FaultContext) -> None:
         params: FileDriftParams = self.params  # type: ignore[assignment]
         if params.reload:
-            code, output = ctx.docker.exec(params.service, params.reload)
-            if code != 0:
-                raise BreakfixError(f"{self.kind}: reload {' '.join(params.reload)} failed in {params.service}: {output.strip()}")
+            run_reload(ctx, self.kind, params.service, params.reload)
 
     def inject(self, ctx: FaultContext) -> None:
         params: FileDriftParams = self.params  # type: ignore[assignment]

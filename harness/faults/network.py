@@ -20,13 +20,13 @@ import json
 import time
 from typing import Any, Literal
 
-from docker.errors import NotFound
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.faults.agents.chaos_proxy import ATTRIBUTES
-from harness.faults.container import AGENTS_DIR, BASE_IMAGE
+from harness.faults.container import AGENTS_DIR, BASE_IMAGE, remove_helper
+from harness.faults.files import run_reload
 from harness.runtime.docker import INSTANCE_LABEL, SERVICE_LABEL
 
 CONTROL_PORT = 8474  # Toxiproxy's
@@ -180,19 +180,14 @@ class ChaosProxy(Fault):
     def _reload(self, ctx: FaultContext) -> None:
         params: ChaosProxyParams = self.params  # type: ignore[assignment]
         if params.reload and params.reload_service:
-            code, output = ctx.docker.exec(params.reload_service, params.reload)
-            if code != 0:
-                raise BreakfixError(f"{self.kind}: reload {' '.join(params.reload)} failed in {params.reload_service}: {output.strip()}")
+            run_reload(ctx, self.kind, params.reload_service, params.reload)
 
     def revert(self, ctx: FaultContext) -> None:
         params: ChaosProxyParams = self.params  # type: ignore[assignment]
         saved = ctx.load(self.key)
         if saved is not None:
             point_clients(ctx, saved["clients"], params.service, None)
-        try:
-            ctx.docker.container(proxy_service(params.service)).remove(force=True)
-        except (BreakfixError, NotFound):
-            pass
+        remove_helper(ctx, proxy_service(params.service))
         if saved is not None:
             self._reload(ctx)
             ctx.forget(self.key)

@@ -117,9 +117,12 @@ def state(docker: DockerRuntime, service: str = "app") -> dict:
 
 def request(docker: DockerRuntime, path: str = "/", max_time: float = 5) -> tuple[int, str, float]:
     """curl from the client container to app by name: (curl exit code, body, seconds)."""
-    code, output = docker.exec("client", ["sh", "-c", f"curl -sS --max-time {max_time} -w '\\n%{{time_total}}' http://app:8000{path}"])
-    body, _, seconds = output.rpartition("\n")
-    return code, body, float(seconds) if seconds.replace(".", "").isdigit() else 0.0
+    script = (f"took=$(curl -s --max-time {max_time} -o /tmp/body -w '%{{time_total}}' http://app:8000{path}); "
+              "code=$?; echo \"$code $took\"; cat /tmp/body 2>/dev/null; rm -f /tmp/body")
+    _, output = docker.exec("client", ["sh", "-c", script])
+    status, _, body = output.partition("\n")
+    code, seconds = status.split()
+    return int(code), body, float(seconds)
 
 
 def answers(docker: DockerRuntime) -> dict:

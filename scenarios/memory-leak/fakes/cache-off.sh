@@ -4,8 +4,4 @@ set -euo pipefail
 app="$BREAKFIX_WORKSPACE/stack/app/pricing.py"
 sed -i 's|quote, hit = CACHE.get_or_compute((customer, sku), lambda: compute_quote(customer, sku))|quote, hit = compute_quote(customer, sku), False|' "$app"
 grep -q 'quote, hit = compute_quote(customer, sku), False' "$app"
-for _ in $(seq 50); do
-  docker exec "$BREAKFIX_PREFIX-pricing" sh -c 'kill -HUP "$(cat /tmp/pricing.pid)"' 2>/dev/null && break
-  sleep 0.2
-done
-sleep 1
+bash "$(dirname "$0")/../solution/reload-pricing.sh"

@@ -17,11 +17,4 @@ if evict not in source:
 open(path, "w").write(source)
 PY
 grep -q 'self._entries.popitem(last=False)' "$cache"
-# reload the code (SIGHUP re-execs the service); retry while an OOM restart is in progress
-for _ in $(seq 50); do
-  docker exec "$BREAKFIX_PREFIX-pricing" sh -c 'kill -HUP "$(cat /tmp/pricing.pid)"' 2>/dev/null && break
-  sleep 0.2
-done
-sleep 0.5
-for _ in $(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:8081/healthz && exit 0; sleep 0.2; done
-echo "pricing did not come back after the reload" >&2; exit 1
+bash "$(dirname "$0")/reload-pricing.sh"
