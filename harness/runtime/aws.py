@@ -291,7 +291,12 @@ class AwsRuntime:
             raise BreakfixError(f"left behind in the AWS emulator: {', '.join(left)}")
 
     def env(self) -> dict[str, str]:
-        return client_env()
+        variables = client_env()
+        tools = str(Path(sys.executable).parent)  # the aws CLI installed beside breakfix (its virtualenv)
+        path = os.environ.get("PATH", "")
+        if tools not in path.split(os.pathsep):
+            variables["PATH"] = os.pathsep.join([tools, path]) if path else tools
+        return variables
 
 
 def create_versioned_bucket(name: str) -> None:

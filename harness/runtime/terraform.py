@@ -28,7 +28,7 @@ from typing import Any
 from harness import state
 from harness.errors import BreakfixError
 from harness.runtime import Progress
-from harness.runtime.aws import REGION, AwsRuntime, client, client_env, create_versioned_bucket, endpoint_url
+from harness.runtime.aws import REGION, AwsRuntime, client, create_versioned_bucket, endpoint_url
 
 MIN_VERSION = (1, 6)
 INSTALL_HELP = (
@@ -439,7 +439,7 @@ class TerraformRuntime:
         cache = self.home / "plugin-cache"
         cache.mkdir(parents=True, exist_ok=True)
         return {
-            **client_env(),
+            **self.aws.env(),
             "TF_IN_AUTOMATION": "1",
             "TF_PLUGIN_CACHE_DIR": str(cache),  # per instance: nothing shared with the user's own projects
             "BREAKFIX_TF_DIR": str(self.stack_dir),
