@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,7 +34,7 @@ class FakeServer(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = _reply  # noqa: N815 -- http.server's naming
+    do_GET = do_POST = _reply  # http.server dispatches on these names
 
     def log_message(self, *args: object) -> None:
         pass
@@ -107,6 +108,9 @@ def test_stop_kills_only_a_process_that_is_ours(tmp_path: Path) -> None:
     try:
         emulator = aws.Emulator(tmp_path)
         emulator.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + 10
+        while emulator.pid() is None and time.monotonic() < deadline:  # /proc/<pid>/cmdline fills in just after exec
+            time.sleep(0.01)
         assert emulator.pid() == process.pid
         assert emulator.stop() is True
         assert not Path(f"/proc/{process.pid}").exists() and not emulator.pid_file.exists()
