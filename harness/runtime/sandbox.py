@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
@@ -37,6 +37,8 @@ from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, _size_bytes, c
 
 BASE_IMAGE = "breakfix/base:bookworm"
 SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
+BATCH = Path(__file__).with_name("sandbox_batch.py")
+BATCH_MARK = "@@batch "
 NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
 OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; more is counted and dropped
 TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
@@ -66,12 +68,38 @@ class RunResult:
     def ok(self) -> bool:
         return self.verdict == "ok"
 
+    def marked_json(self, mark: str) -> Any:
+        """The JSON a grader script printed after `mark` on its last such stdout line; None if absent."""
+        at = self.stdout.rfind("\n" + mark)
+        if at < 0:
+            return None
+        try:
+            return json.loads(self.stdout[at + 1 + len(mark):].split("\n", 1)[0])
+        except json.JSONDecodeError:
+            return None
+
     def describe(self, limit: int = 600) -> str:
         """A trimmed account for an assertion message: what happened and the end of stderr."""
         stderr = self.stderr.strip()
         if not stderr:
             return self.message
         return f"{self.message}; stderr: {'...' if len(stderr) > limit else ''}{stderr[-limit:]}"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One command of a run_batch."""
+
+    exit_code: int | None
+    timed_out: bool
+    seconds: float
+    stdout: str
+    stderr: str
+
+    def describe(self, limit: int = 400) -> str:
+        if self.timed_out:
+            return f"did not finish within its time limit; stderr: {self.stderr.strip()[-limit:]}"
+        return f"exited with code {self.exit_code}; stderr: {self.stderr.strip()[-limit:] or '(empty)'}"
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,25 @@ class Sandbox:
             if container is not None:
                 remove_container(container)
             mounts.cleanup()
+
+    def run_batch(
+        self,
+        cases: Mapping[str, list[str]],
+        *,
+        case_timeout: float = 10,
+        files: Mapping[str, Path | bytes | str] | None = None,
+        **run_kwargs: object,
+    ) -> tuple[RunResult, dict[str, CaseResult]]:
+        """Run several short commands one after another in a single container (cheaper than one
+        container each). Each gets `case_timeout` s; stdout is kept up to 256 KiB per case. The
+        dict is empty when the batch itself did not finish (see the RunResult's verdict)."""
+        spec = json.dumps({"timeout": case_timeout, "cases": {name: list(argv) for name, argv in cases.items()}})
+        all_files = {**(files or {}), "/breakfix/batch.py": BATCH, "/breakfix/cases.json": spec}
+        run_kwargs.setdefault("timeout", case_timeout * len(cases) + 30)
+        result = self.run(["python3", "/breakfix/batch.py", "/breakfix/cases.json"], files=all_files, **run_kwargs)  # type: ignore[arg-type]
+        found = result.marked_json(BATCH_MARK)
+        outcomes = {name: CaseResult(**fields) for name, fields in found.items()} if isinstance(found, dict) else {}
+        return result, outcomes
 
     def python(self, code: str, **run_kwargs: object) -> RunResult:
         """Run a Python snippet that imports the learner's modules from /work (function-level labs)."""
