@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BreakfixError
-from harness.paths import state_dir
 from harness.runtime import Progress
 from harness.runtime.docker import port_is_free
 
@@ -107,11 +107,16 @@ class Status:
     detail: str
 
 
+def runtime_dir() -> Path:
+    """Per user and machine, not per state dir: the port is machine-wide, so is the emulator's pid file."""
+    return Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"breakfix-{os.getuid()}" / "aws"
+
+
 class Emulator:
-    """The managed moto server: one per user, its pid kept under the state dir."""
+    """The managed moto server: one per user and machine, its pid and log in runtime_dir()."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or state_dir() / "aws"
+        self.directory = directory or runtime_dir()
 
     @property
     def pid_file(self) -> Path:
@@ -277,8 +282,8 @@ class AwsRuntime:
 
     def teardown(self) -> None:
         if not self.alive():
-            if ENDPOINT_VARIABLE not in os.environ and port_is_free(PORT):
-                return  # the managed emulator is gone, and with it everything it held in memory
+            if ENDPOINT_VARIABLE not in os.environ:
+                return  # no emulator answers on 4566: whatever held our buckets died with its memory
             raise BreakfixError(f"cannot clean up: the AWS endpoint {endpoint_url()} is not answering")
         for item in self.leftovers():
             kind, name = item.split(" ", 1)
