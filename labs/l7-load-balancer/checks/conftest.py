@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -16,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from harness import probes
 
 BACKENDS = ("app-1", "app-2", "app-3")
 BACKEND_PORT = 9000
@@ -43,6 +44,7 @@ class Reply:
 
 class Cluster:
     def __init__(self, lb_url: str, backends: dict) -> None:
+        self.url = lb_url
         parts = urlsplit(lb_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.backends = backends
@@ -68,27 +70,10 @@ class Cluster:
     def sequence(self, count: int, path: str = "/") -> list[Reply]:
         return [self.request(path=path) for _ in range(count)]
 
-    def parallel(self, paths: list[str], clients: int) -> list[Reply]:
-        replies: list[Reply] = []
-        lock = threading.Lock()
-        todo = iter(paths)
-
-        def worker() -> None:
-            while True:
-                with lock:
-                    path = next(todo, None)
-                if path is None:
-                    return
-                reply = self.request(path=path)
-                with lock:
-                    replies.append(reply)
-
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=len(paths) * REQUEST_TIMEOUT)
-        return replies
+    def load(self, total: int, clients: int, path: str = "/") -> list[Reply]:
+        """`total` GETs from `clients` concurrent keep-alive clients (the harness's bounded probe)."""
+        result = probes.http_load(self.url, [path], total=total, concurrency=clients, timeout=REQUEST_TIMEOUT, deadline=20)
+        return [Reply(r.status, r.headers.get("x-backend", ""), r.body, r.seconds, r.error) for r in result.responses]
 
     @staticmethod
     def share(replies: list[Reply]) -> str:

@@ -47,7 +47,7 @@ def test_serves_requests_concurrently(cluster):
     thread = threading.Thread(target=lambda: slow.append(cluster.request(path="/slow/2")), daemon=True)
     thread.start()
     time.sleep(0.2)
-    quick = cluster.parallel(["/"] * 9, clients=3)
+    quick = cluster.load(9, clients=3)
     thread.join(timeout=10)
     _all_ok(quick, "quick requests during a slow one")
     worst = max(reply.seconds for reply in quick)
@@ -57,7 +57,7 @@ def test_serves_requests_concurrently(cluster):
 
 def test_concurrent_load_is_spread_evenly(cluster):
     """60 requests from 12 concurrent clients: 20 per backend"""
-    replies = cluster.parallel(["/"] * 60, clients=12)
+    replies = cluster.load(60, clients=12)
     _all_ok(replies, "60 concurrent requests")
     assert all(Counter(r.backend for r in replies)[name] == 20 for name in BACKENDS), (
         f"60 concurrent requests over 3 backends: expected 20 each, got {cluster.share(replies)}"

@@ -81,6 +81,12 @@ class Api:
                 f"got {reply.describe()}"
             )
 
+    def admit_spread(self, key: str, start: float) -> None:
+        """`limit` admitted requests 10 s apart from `start`: +0, +10, ... (+40 with limit 5)."""
+        for offset in range(0, self.limit * 10, 10):
+            self.set_clock(start + offset)
+            self.admit(key, 1)
+
     def burst(self, keys: list[str], clients: int) -> list[tuple[str, Reply]]:
         """Send one request per entry of `keys` from `clients` threads released together."""
         results: list[tuple[str, Reply]] = []

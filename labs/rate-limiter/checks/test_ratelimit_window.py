@@ -26,9 +26,7 @@ def test_admitted_responses_are_the_apps(api):
 def test_429_carries_retry_after(api):
     """A 429 says when to come back: Retry-After = whole seconds until the oldest counted request expires"""
     key, start = api.new_key("retry"), api.new_epoch()
-    for offset in range(0, api.limit * 10, 10):  # admitted at +0, +10, +20, +30, +40
-        api.set_clock(start + offset)
-        api.admit(key, 1)
+    api.admit_spread(key, start)  # admitted at +0, +10, +20, +30, +40
     for offset, expected in ((45, 15), (59.5, 1)):
         api.set_clock(start + offset)
         reply = api.get(key)
@@ -45,9 +43,7 @@ def test_429_carries_retry_after(api):
 def test_window_rolls_at_its_exact_edge(api):
     """The window is (t-60, t]: a request stops counting at exactly +60 s, not before, not after"""
     key, start = api.new_key("edge"), api.new_epoch()
-    for offset in range(0, api.limit * 10, 10):  # admitted at +0, +10, +20, +30, +40
-        api.set_clock(start + offset)
-        api.admit(key, 1)
+    api.admit_spread(key, start)  # admitted at +0, +10, +20, +30, +40
     checks = [
         (59.999, 429, "the +0 s request still counts"),
         (60, 200, "the +0 s request stopped counting at exactly +60 s"),
