@@ -7,19 +7,19 @@ fault context, and puts exactly that back on revert.
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
-from typing import Any
 
 from docker.errors import APIError
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
+from harness.images import BASE_IMAGE
 from harness.runtime.compose import SIZE
 from harness.runtime.docker import _size_bytes, remove_container
 
 AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
-BASE_IMAGE = "breakfix/base:bookworm"
 
 
 class ServiceParams(FaultParams):
@@ -50,25 +50,59 @@ def host_resources(ctx: FaultContext) -> dict[str, int]:
     return {"memory": int(info["MemTotal"]), "nano_cpus": int(info["NCPU"]) * 10**9}
 
 
+class StopParams(ServiceParams):
+    timeout: int = Field(default=1, ge=0, le=60, description="seconds between SIGTERM and SIGKILL")
+
+
+class KillParams(ServiceParams):
+    signal: str = "SIGKILL"
+
+    @field_validator("signal")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
+        if name not in signal.Signals.__members__:
+            raise ValueError(f"{value!r} is not a signal name such as SIGKILL, SIGTERM or SIGHUP")
+        return name
+
+
+class RestartLoopParams(ServiceParams):
+    every: float = Field(default=5, ge=0.5, le=600, description="seconds of uptime before each crash")
+
+
+class MemoryLimitParams(ServiceParams):
+    limit: str = Field(description="e.g. 64m")
+
+    @field_validator("limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not SIZE.match(value) or _size_bytes(value) < 6 * 1024**2:
+            raise ValueError(f"{value!r} is not a size of at least 6m such as 64m or 1g")
+        return value
+
+
+class CpuLimitParams(ServiceParams):
+    cpus: float = Field(gt=0, le=64)
+
+
 @register
 class ContainerStop(Fault):
     kind = "container-stop"
-
-    class Params(ServiceParams):
-        timeout: int = Field(default=1, ge=0, le=60, description="seconds between SIGTERM and SIGKILL")
+    Params = StopParams
+    params: StopParams
 
     def inject(self, ctx: FaultContext) -> None:
-        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container = ctx.docker.container(self.params.service)
         if ctx.load(self.key) is None:
             ctx.save(self.key, {"was_running": container.status == "running"})
-        container.stop(timeout=self.params.timeout)  # type: ignore[attr-defined]
+        container.stop(timeout=self.params.timeout)
 
     def revert(self, ctx: FaultContext) -> None:
         saved = ctx.load(self.key)
         if saved is None:
             return
         if saved["was_running"]:
-            ctx.docker.container(self.params.service).start()  # type: ignore[attr-defined]
+            ctx.docker.container(self.params.service).start()
         ctx.forget(self.key)
 
 
@@ -77,31 +111,22 @@ class ContainerKill(Fault):
     """A signal to the container's main process, as `docker kill --signal` sends it."""
 
     kind = "container-kill"
-
-    class Params(ServiceParams):
-        signal: str = "SIGKILL"
-
-        @field_validator("signal")
-        @classmethod
-        def _known(cls, value: str) -> str:
-            name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
-            if name not in signal.Signals.__members__:
-                raise ValueError(f"{value!r} is not a signal name such as SIGKILL, SIGTERM or SIGHUP")
-            return name
+    Params = KillParams
+    params: KillParams
 
     def inject(self, ctx: FaultContext) -> None:
         if ctx.load(self.key) is not None:  # one kill per inject, however often inject runs
             return
-        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container = ctx.docker.container(self.params.service)
         ctx.save(self.key, {"was_running": container.status == "running"})
         if container.status == "running":
-            container.kill(signal=self.params.signal)  # type: ignore[attr-defined]
+            container.kill(signal=self.params.signal)
 
     def revert(self, ctx: FaultContext) -> None:
         saved = ctx.load(self.key)
         if saved is None:
             return
-        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container = ctx.docker.container(self.params.service)
         container.reload()
         if saved["was_running"] and container.status != "running":
             container.start()
@@ -114,19 +139,30 @@ class ContainerPause(Fault):
 
     kind = "container-pause"
     Params = ServiceParams
+    params: ServiceParams
 
     def inject(self, ctx: FaultContext) -> None:
-        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container = ctx.docker.container(self.params.service)
         if ctx.load(self.key) is None:
             ctx.save(self.key, {"was_paused": container.status == "paused"})
-        if container.status != "paused":
-            container.pause()
+        for attempt in range(10):
+            container.reload()
+            if container.status == "paused":
+                return
+            try:
+                container.pause()
+            except APIError as exc:
+                # the cgroup freezer gives up while processes are being created in the container
+                # (a healthcheck's exec, say); runc itself only retries briefly
+                if "unable to freeze" not in str(exc) or attempt == 9:
+                    raise BreakfixError(f"{self.kind}: cannot pause {self.params.service}: {exc.explanation}") from None
+                time.sleep(0.2)
 
     def revert(self, ctx: FaultContext) -> None:
         saved = ctx.load(self.key)
         if saved is None:
             return
-        container = ctx.docker.container(self.params.service)  # type: ignore[attr-defined]
+        container = ctx.docker.container(self.params.service)
         if not saved["was_paused"] and container.status == "paused":
             container.unpause()
         ctx.forget(self.key)
@@ -144,15 +180,14 @@ class RestartLoop(Fault):
     """
 
     kind = "restart-loop"
-
-    class Params(ServiceParams):
-        every: float = Field(default=5, ge=0.5, le=600, description="seconds of uptime before each crash")
+    Params = RestartLoopParams
+    params: RestartLoopParams
 
     def helper(self, ctx: FaultContext) -> str:
-        return f"chaos-restart-{self.params.service}"  # type: ignore[attr-defined]
+        return f"chaos-restart-{self.params.service}"
 
     def inject(self, ctx: FaultContext) -> None:
-        params: Any = self.params
+        params = self.params
         target = ctx.docker.container(params.service)
         if ctx.load(self.key) is None:
             ctx.save(self.key, {"restart_policy": target.attrs["HostConfig"]["RestartPolicy"]})
@@ -176,7 +211,7 @@ class RestartLoop(Fault):
         )
 
     def revert(self, ctx: FaultContext) -> None:
-        params: Any = self.params
+        params = self.params
         remove_helper(ctx, self.helper(ctx))
         saved = ctx.load(self.key)
         if saved is None:
@@ -193,6 +228,7 @@ class LimitFault(Fault):
     """Shared by the memory and CPU limits: save the container's own fields once, update, restore."""
 
     fields: tuple[str, ...]
+    params: ServiceParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
         raise NotImplementedError
@@ -201,7 +237,7 @@ class LimitFault(Fault):
         raise NotImplementedError
 
     def inject(self, ctx: FaultContext) -> None:
-        service = self.params.service  # type: ignore[attr-defined]
+        service = self.params.service
         if ctx.load(self.key) is None:
             config = ctx.docker.container(service).attrs["HostConfig"]
             ctx.save(self.key, {field: config.get(field) or 0 for field in self.fields})
@@ -212,7 +248,7 @@ class LimitFault(Fault):
         if saved is None:
             return
         original = {field: value or self.unlimited(ctx, field) for field, value in saved.items()}
-        update_container(ctx, self.params.service, original)  # type: ignore[attr-defined]
+        update_container(ctx, self.params.service, original)
         ctx.forget(self.key)
 
 
@@ -222,19 +258,11 @@ class MemoryLimit(LimitFault):
 
     kind = "memory-limit"
     fields = ("Memory", "MemorySwap")
-
-    class Params(ServiceParams):
-        limit: str = Field(description="e.g. 64m")
-
-        @field_validator("limit")
-        @classmethod
-        def _size(cls, value: str) -> str:
-            if not SIZE.match(value) or _size_bytes(value) < 6 * 1024**2:
-                raise ValueError(f"{value!r} is not a size of at least 6m such as 64m or 1g")
-            return value
+    Params = MemoryLimitParams
+    params: MemoryLimitParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
-        size = _size_bytes(self.params.limit)  # type: ignore[attr-defined]
+        size = _size_bytes(self.params.limit)
         return {"Memory": size, "MemorySwap": size}
 
     def unlimited(self, ctx: FaultContext, field: str) -> int:
@@ -247,12 +275,11 @@ class CpuLimit(LimitFault):
 
     kind = "cpu-limit"
     fields = ("NanoCpus",)
-
-    class Params(ServiceParams):
-        cpus: float = Field(gt=0, le=64)
+    Params = CpuLimitParams
+    params: CpuLimitParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
-        return {"NanoCpus": int(self.params.cpus * 1e9)}  # type: ignore[attr-defined]
+        return {"NanoCpus": int(self.params.cpus * 1e9)}
 
     def unlimited(self, ctx: FaultContext, field: str) -> int:
         return host_resources(ctx)["nano_cpus"]

@@ -9,8 +9,6 @@ after `seconds`, so a forgotten hog cannot run forever.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
@@ -40,10 +38,26 @@ class HogParams(FaultParams):
     seconds: float = Field(default=3600, gt=0, le=86400, description="the hog ends on its own after this")
 
 
+class MemoryHogParams(HogParams):
+    size: str = Field(description="resident memory to hold, e.g. 64m")
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not SIZE.match(value) or _size_bytes(value) < 1024**2:
+            raise ValueError(f"{value!r} is not a size of at least 1m such as 64m")
+        return value
+
+
+class CpuHogParams(HogParams):
+    workers: int = Field(default=1, ge=1, le=16, description="busy-looping processes, one CPU each")
+
+
 class Hog(Fault):
     """Start the hog unless it already runs; revert kills every process carrying the tag."""
 
     program: str
+    params: HogParams
 
     @property
     def tag(self) -> str:
@@ -53,11 +67,11 @@ class Hog(Fault):
         raise NotImplementedError
 
     def running(self, ctx: FaultContext) -> bool:
-        code, _ = ctx.docker.exec(self.params.service, ["pgrep", "-f", self.tag])  # type: ignore[attr-defined]
+        code, _ = ctx.docker.exec(self.params.service, ["pgrep", "-f", self.tag])
         return code == 0
 
     def inject(self, ctx: FaultContext) -> None:
-        params: Any = self.params
+        params = self.params
         if self.running(ctx):
             return
         command = ["python3", "-c", self.program, *self.arguments(), str(params.seconds), self.tag]
@@ -67,9 +81,9 @@ class Hog(Fault):
     def revert(self, ctx: FaultContext) -> None:
         if ctx.load(self.key) is None:
             return
-        code, output = ctx.docker.exec(self.params.service, ["pkill", "-KILL", "-f", self.tag])  # type: ignore[attr-defined]
+        code, output = ctx.docker.exec(self.params.service, ["pkill", "-KILL", "-f", self.tag])
         if code not in (0, 1):  # 1: nothing matched, e.g. the hog already ended or was OOM-killed
-            raise BreakfixError(f"{self.kind}: could not stop the hog in {self.params.service}: {output.strip()}")  # type: ignore[attr-defined]
+            raise BreakfixError(f"{self.kind}: could not stop the hog in {self.params.service}: {output.strip()}")
         ctx.forget(self.key)
 
 
@@ -77,28 +91,19 @@ class Hog(Fault):
 class MemoryHog(Hog):
     kind = "memory-hog"
     program = MEMORY_HOG
-
-    class Params(HogParams):
-        size: str = Field(description="resident memory to hold, e.g. 64m")
-
-        @field_validator("size")
-        @classmethod
-        def _size(cls, value: str) -> str:
-            if not SIZE.match(value) or _size_bytes(value) < 1024**2:
-                raise ValueError(f"{value!r} is not a size of at least 1m such as 64m")
-            return value
+    Params = MemoryHogParams
+    params: MemoryHogParams
 
     def arguments(self) -> list[str]:
-        return [str(_size_bytes(self.params.size))]  # type: ignore[attr-defined]
+        return [str(_size_bytes(self.params.size))]
 
 
 @register
 class CpuHog(Hog):
     kind = "cpu-hog"
     program = CPU_HOG
-
-    class Params(HogParams):
-        workers: int = Field(default=1, ge=1, le=16, description="busy-looping processes, one CPU each")
+    Params = CpuHogParams
+    params: CpuHogParams
 
     def arguments(self) -> list[str]:
-        return [str(self.params.workers)]  # type: ignore[attr-defined]
+        return [str(self.params.workers)]

@@ -122,9 +122,10 @@ def point_clients(ctx: FaultContext, clients: list[str], name: str, address: str
 class ChaosProxy(Fault):
     kind = "chaos-proxy"
     Params = ChaosProxyParams
+    params: ChaosProxyParams
 
     def clients(self, ctx: FaultContext) -> list[str]:
-        params: ChaosProxyParams = self.params  # type: ignore[assignment]
+        params = self.params
         if params.clients is not None:
             return params.clients
         found = []
@@ -136,7 +137,7 @@ class ChaosProxy(Fault):
         return sorted(found)
 
     def inject(self, ctx: FaultContext) -> None:
-        params: ChaosProxyParams = self.params  # type: ignore[assignment]
+        params = self.params
         name = proxy_service(params.service)
         try:
             ctx.docker.container(name)
@@ -165,7 +166,7 @@ class ChaosProxy(Fault):
         self._reload(ctx)
 
     def _wait_ready(self, ctx: FaultContext) -> None:
-        service = self.params.service  # type: ignore[attr-defined]
+        service = self.params.service
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -178,12 +179,12 @@ class ChaosProxy(Fault):
                 time.sleep(0.1)
 
     def _reload(self, ctx: FaultContext) -> None:
-        params: ChaosProxyParams = self.params  # type: ignore[assignment]
+        params = self.params
         if params.reload and params.reload_service:
             run_reload(ctx, self.kind, params.reload_service, params.reload)
 
     def revert(self, ctx: FaultContext) -> None:
-        params: ChaosProxyParams = self.params  # type: ignore[assignment]
+        params = self.params
         saved = ctx.load(self.key)
         if saved is not None:
             point_clients(ctx, saved["clients"], params.service, None)

@@ -70,7 +70,7 @@ STACK = {
             "volumes": ["./app:/srv/app:ro"],
             "mem_limit": "128m",
             "cpus": 1.0,
-            "healthcheck": {"test": ["CMD", "curl", "-fsS", "http://127.0.0.1:8000/"], "interval": "200ms"},
+            "healthcheck": {"test": ["CMD", "curl", "-fsS", "http://127.0.0.1:8000/"], "interval": "500ms"},
         },
         "client": {"image": "breakfix/base:bookworm", "command": ["sleep", "infinity"], "init": True},
     }

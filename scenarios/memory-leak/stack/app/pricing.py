@@ -6,6 +6,8 @@ GET /healthz                                    -> ok
 
 A quote evaluates the customer's contract rules for the SKU (the expensive part), so quotes
 are cached per (customer, sku). SIGHUP reloads the code (a re-exec, as a deploy does).
+SIGUSR1 is the memory debug switch: the first starts tracemalloc, each later one prints the
+top allocation sites since then to stdout (`docker logs`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import signal
 import sys
+import tracemalloc
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -84,8 +87,21 @@ def reload(_signum: int, _frame: object) -> None:
     os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
+def memory_report(_signum: int, _frame: object) -> None:
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(4)  # few frames: tracing costs memory in a 128 MiB container too
+        print("tracemalloc started: send SIGUSR1 again for the top allocation sites", flush=True)
+        return
+    print(f"tracemalloc: traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB; top allocation sites:", flush=True)
+    for stat in tracemalloc.take_snapshot().statistics("traceback")[:5]:
+        print(f"  {stat.size / 2**20:.1f} MiB in {stat.count} blocks", flush=True)
+        for line in stat.traceback.format(limit=4):
+            print(f"    {line}", flush=True)
+
+
 def main() -> None:
     signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGUSR1, memory_report)
     with open("/tmp/pricing.pid", "w") as pidfile:
         pidfile.write(str(os.getpid()))
     server = ThreadingHTTPServer(("0.0.0.0", 8000), Handler)
