@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,15 @@ class Collector:
         self.conditions[name] = Condition(name, self.titles.get(name, name), outcome, message, seconds)
 
 
+def forget_modules_under(directory: Path) -> None:
+    """Drop the check modules a run imported: the next entry's test_*.py or conftest.py of the same
+    name must be imported afresh, not served from sys.modules (importlib mode keys them by name)."""
+    root = str(directory.resolve())
+    for name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(root):
+            del sys.modules[name]
+
+
 def run_checks(
     context: LabContext,
     checks_dir: Path,
@@ -142,6 +152,7 @@ def run_checks(
             raise KeyboardInterrupt  # pytest swallowed a Ctrl-C: the caller must still clean up
     finally:
         plugin.activate(None)
+        forget_modules_under(checks_dir)
         if autoload is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
         else:

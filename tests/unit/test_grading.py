@@ -102,3 +102,15 @@ def test_text_report_lists_every_condition() -> None:
     report.print_text(grade, console)
     text = console.export_text()
     assert "PASS" in text and "FAIL" in text and "12 of 20 failed" in text and "not fixed yet" in text
+
+
+def test_same_named_check_modules_of_two_entries_do_not_collide(context: LabContext, tmp_path: Path) -> None:
+    """`verify all` grades many entries in one process; each has its own conftest.py and test_traffic.py."""
+    outcomes = []
+    for answer in ("right", "wrong"):
+        folder = tmp_path / answer / "checks"
+        folder.mkdir(parents=True)
+        (folder / "conftest.py").write_text(f"import pytest\n\n@pytest.fixture()\ndef answer():\n    return {answer!r}\n")
+        (folder / "test_traffic.py").write_text("def test_answer(answer):\n    assert answer == 'right', answer\n")
+        outcomes.append(run_checks(context, folder).outcome_of("test_answer"))
+    assert outcomes == ["passed", "failed"]
