@@ -59,7 +59,7 @@ class FetchRun:
 
 
 def _get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 -- the grader's own service on 127.0.0.1
+    with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
 
 

@@ -28,7 +28,7 @@ def call(name: str, key: str, resources: list[str], options: dict[str, float]) -
     outcome: dict[str, object] = {"call": name}
     try:
         outcome["result"] = fetch_all(BASE_URL, resources, key, **options)
-    except Exception as exc:  # any failure is graded, not fatal to the other calls
+    except Exception as exc:  # noqa: BLE001 -- any failure is graded, not fatal to the other calls
         outcome["error"] = {
             "type": type(exc).__name__,
             "resource": getattr(exc, "resource", None),

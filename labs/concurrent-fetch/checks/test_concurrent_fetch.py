@@ -1,5 +1,7 @@
 """Aggregation, concurrency, retries and backoff -- judged by what the mock API recorded."""
 
+from itertools import pairwise
+
 MAIN = "sk_test_main"
 MAIN_RESOURCES = ["customers", "charges", "refunds", "payouts", "disputes"]
 TOLERANCE = 0.02  # seconds: both timestamps come from the server's clock; this covers its own bookkeeping
@@ -61,7 +63,7 @@ def _backoff_gaps(fetch_run) -> list[tuple[str, int, float, float]]:
     gaps = []
     for key, (base, cap) in fetch_run.backoff.items():
         for (resource, cursor), attempts in fetch_run.chains(key).items():
-            for number, (failed, retry) in enumerate(zip(attempts, attempts[1:])):
+            for number, (failed, retry) in enumerate(pairwise(attempts)):
                 if failed.status >= 500:
                     gaps.append((f"{resource}[{cursor or 'first page'}]", number, min(cap, base * 2**number), retry.start - failed.end))
     return gaps

@@ -80,7 +80,7 @@ def _get_json(url: str, resource: str, api_key: str, retry: Retry, timeout: floa
     for attempt in range(retry.max_retries + 1):
         retry_after: float | None = None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 -- the lab's API
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             status: int | None = exc.code

@@ -32,7 +32,7 @@ LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 -- the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _handle(self) -> None:

@@ -83,7 +83,7 @@ class Proxy(BaseHTTPRequestHandler):
     pool: Pool
     timeout_seconds: float
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 -- the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _proxy(self) -> None:

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Proxy(BaseHTTPRequestHandler):
-    backends: list[str] = []
+    backends: tuple[str, ...] = ()
 
     def _proxy(self) -> None:
         # TODO: pick the next healthy backend (round-robin), forward the request, relay the answer.
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a backend's response")
     args = parser.parse_args()
     # TODO: start the active health checks.
-    Proxy.backends = args.backend
+    Proxy.backends = tuple(args.backend)
     ThreadingHTTPServer(("0.0.0.0", args.port), Proxy).serve_forever()
 
 

@@ -30,7 +30,7 @@ class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 -- the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -38,7 +38,7 @@ def initial_tree() -> dict[str, bytes]:
         "docs/guide/intro.md": b"Welcome to the guide.\n" * 40,
         "docs/guide/setup.md": b"step 1: install\nstep 2: configure\n",
         "data/empty.bin": b"",
-        "reports/q3 summary \u00fc.csv": "region,total\neu,12\n".encode(),
+        "reports/q3 summary \u00fc.csv": b"region,total\neu,12\n",
         "big/archive.bin": big,
     }
 
@@ -105,7 +105,7 @@ def _sibling(name: str):  # type: ignore[no-untyped-def]
 
 
 def _requests(url: str) -> list[dict]:
-    with urllib.request.urlopen(url + "/__grader/requests", timeout=10) as response:  # noqa: S310 -- 127.0.0.1
+    with urllib.request.urlopen(url + "/__grader/requests", timeout=10) as response:
         return json.loads(response.read())
 
 
