@@ -39,6 +39,8 @@ BASE_IMAGE = "breakfix/base:bookworm"
 SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
 BATCH = Path(__file__).with_name("sandbox_batch.py")
 BATCH_MARK = "@@batch "
+FINDINGS = Path(__file__).with_name("sandbox_findings.py")
+FINDINGS_MARK = "@@findings "
 NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
 OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; more is counted and dropped
 TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
@@ -100,6 +102,23 @@ class CaseResult:
         if self.timed_out:
             return f"did not finish within its time limit; stderr: {self.stderr.strip()[-limit:]}"
         return f"exited with code {self.exit_code}; stderr: {self.stderr.strip()[-limit:] or '(empty)'}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a grader script inside the sandbox found, check by check."""
+
+    items: dict[str, dict[str, Any]] | None
+    run: RunResult
+
+    def problem(self, name: str) -> str | None:
+        """None when the check passed; otherwise the sentence for the learner."""
+        if self.items is None:
+            return f"the checks could not run your code: {self.run.describe()}"
+        item = self.items.get(name)
+        if item is None:
+            return f"the run ended before this check ({self.run.describe()})"
+        return None if item["ok"] else str(item["detail"])
 
 
 @dataclass(frozen=True)
@@ -252,6 +271,12 @@ class Sandbox:
         outcomes = {name: CaseResult(**fields) for name, fields in found.items()} if isinstance(found, dict) else {}
         return result, outcomes
 
+    def findings(self, argv: list[str], **run_kwargs: object) -> Findings:
+        """Run a grader script built on breakfix_findings (see sandbox_findings.py) and read its findings."""
+        result = self.run(argv, **run_kwargs)  # type: ignore[arg-type]
+        found = result.marked_json(FINDINGS_MARK)
+        return Findings(found if isinstance(found, dict) else None, result)
+
     def python(self, code: str, **run_kwargs: object) -> RunResult:
         """Run a Python snippet that imports the learner's modules from /work (function-level labs)."""
         files = dict(run_kwargs.pop("files", None) or {})  # type: ignore[call-overload]
@@ -377,6 +402,7 @@ class Sandbox:
     def _mounts(self, files: Mapping[str, Path | bytes | str] | None, stdin: bytes | str | Path | None) -> _Mounts:
         mounts = _Mounts()
         mounts.volumes[str(SUPERVISOR)] = {"bind": "/breakfix/supervise.py", "mode": "ro"}
+        mounts.volumes[str(FINDINGS)] = {"bind": "/breakfix/breakfix_findings.py", "mode": "ro"}
         mounts.volumes[str(self.workspace.resolve())] = {"bind": "/work", "mode": "ro"}
         wanted = dict(files or {})
         if stdin is not None:
@@ -422,7 +448,7 @@ class Sandbox:
         environment = {
             "HOME": "/tmp",
             "LANG": "C.UTF-8",
-            "PYTHONPATH": "/work",
+            "PYTHONPATH": "/work:/breakfix",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),

@@ -1,16 +1,14 @@
 """Runs INSIDE the sandbox: exercises the learner's KVStore and prints one JSON line of findings.
 
 usage: python3 /grader/kv_grader.py functional|perf
-Each finding is {"ok": bool, "detail": str}; the host-side checks turn them into messages.
-A learner's exception is a finding, never a crash of the grader.
+Each check's finding is None or what went wrong (breakfix_findings); a learner's exception is a
+finding, never a crash of the grader. The host-side checks show the findings as messages.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import math
-import os
 import random
 import sys
 import threading
@@ -20,8 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-MARK = "@@kv "
-findings: dict[str, dict[str, Any]] = {}
+from breakfix_findings import check, expect, first, report
 
 
 class Clock:
@@ -43,31 +40,10 @@ class Blob:
         self.payload = bytearray(size)
 
 
-def check(name: str) -> Callable[[Callable[[], str | None]], None]:
-    """Record a check: it returns None when fine, or what went wrong; exceptions are findings too."""
-
-    def run(body: Callable[[], str | None]) -> None:
-        try:
-            problem = body()
-        except Exception as exc:  # noqa: BLE001 -- the learner's code raised: that is the finding
-            problem = f"raised {type(exc).__name__}: {exc}"
-        findings[name] = {"ok": problem is None, "detail": problem or ""}
-
-    return run
-
-
 def new_store(clock: Clock) -> Any:
     from kvstore import KVStore  # the learner's module, from /work
 
     return KVStore(clock=clock)
-
-
-def expect(what: str, got: Any, want: Any) -> str | None:
-    return None if got == want else f"{what}: expected {want!r}, got {got!r}"
-
-
-def first(*problems: str | None) -> str | None:
-    return next((problem for problem in problems if problem), None)
 
 
 # -- functional ---------------------------------------------------------------------------------------
@@ -308,11 +284,9 @@ def perf() -> None:
         return None
 
 
-def main() -> int:
+def main() -> None:
     {"functional": functional, "perf": perf}[sys.argv[1]]()
-    sys.stdout.write("\n" + MARK + json.dumps(findings) + "\n")
-    sys.stdout.flush()
-    os._exit(0)  # threads a deadlocked learner left behind must not keep the run alive
+    report()
 
 
 if __name__ == "__main__":
