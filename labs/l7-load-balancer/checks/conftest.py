@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 import urllib.request
 from collections import Counter
@@ -23,8 +24,9 @@ BACKEND_PORT = 9000
 LB_PORT = 8000
 HEALTH_INTERVAL = 0.5
 FALL = RISE = 2
+HEALTH_TIMEOUT = 1.0  # generous: a busy CI machine must not fail a healthy backend's probe
 # after a backend dies, the LB must have removed it within fall checks plus one interval's slack and a probe timeout
-DETECTION_SECONDS = (FALL + 1) * HEALTH_INTERVAL + 0.5
+DETECTION_SECONDS = (FALL + 1) * HEALTH_INTERVAL + HEALTH_TIMEOUT
 REQUEST_TIMEOUT = 5.0
 
 
@@ -70,6 +72,15 @@ class Cluster:
     def sequence(self, count: int, path: str = "/") -> list[Reply]:
         return [self.request(path=path) for _ in range(count)]
 
+    def raw(self, data: bytes) -> str:
+        """Send raw bytes; the first line of whatever comes back ('' if nothing within the timeout)."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=REQUEST_TIMEOUT) as conn:
+                conn.sendall(data)
+                return conn.makefile("rb").readline(200).decode(errors="replace").strip()
+        except OSError as exc:
+            return f"({type(exc).__name__})"
+
     def load(self, total: int, clients: int, path: str = "/") -> list[Reply]:
         """`total` GETs from `clients` concurrent keep-alive clients (the harness's bounded probe)."""
         result = probes.http_load(self.url, [path], total=total, concurrency=clients, timeout=REQUEST_TIMEOUT, deadline=20)
@@ -94,8 +105,10 @@ class Cluster:
             self.request()
         assert self.proxied, "the load balancer has not relayed a single backend response yet: proxying comes first"
 
+    detection = DETECTION_SECONDS
+
     def wait_for_detection(self) -> None:
-        time.sleep(DETECTION_SECONDS)
+        time.sleep(self.detection)
 
     def _signal(self, name: str, signal: str) -> None:
         result = self.backends[name].container.exec_run(["sh", "-c", f'kill -{signal} "$(cat /tmp/backend-manager.pid)"'])
@@ -142,7 +155,7 @@ def cluster(sandbox):
             for name in BACKENDS
         })
         argv = ["python3", "lb.py", "--port", str(LB_PORT), "--health-interval", str(HEALTH_INTERVAL),
-                "--fall", str(FALL), "--rise", str(RISE), "--health-timeout", "0.5"]
+                "--fall", str(FALL), "--rise", str(RISE), "--health-timeout", str(HEALTH_TIMEOUT)]
         for name in BACKENDS:
             argv += ["--backend", f"http://{name}:{BACKEND_PORT}"]
         lb = stack.enter_context(sandbox.serve(argv, port=LB_PORT, network=network, timeout=240))

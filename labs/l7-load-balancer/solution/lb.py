@@ -87,7 +87,10 @@ class Proxy(BaseHTTPRequestHandler):
         pass
 
     def _proxy(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        length_header = self.headers.get("Content-Length") or "0"
+        if not length_header.isdigit():
+            return self._reply(400, b"bad Content-Length\n")
+        length = int(length_header)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = self.client_address[0]
