@@ -133,3 +133,24 @@ def test_a_server_that_never_listens_is_a_failed_check(box: Sandbox) -> None:
     never = ["python3", "-c", "import sys; print('boom'); sys.exit(2)"]
     with pytest.raises(SandboxFailure, match=r"(?s)did not come up \(it exited with code 2\).*boom"), box.serve(never, port=8000):
         pass
+
+
+def test_a_batch_runs_cases_in_one_container_each_with_its_limit(box: Sandbox) -> None:
+    cases = {"echo": ["python3", "echo.py"], "loop": ["python3", "-c", "while True: pass"], "missing": ["no-such-program"]}
+    run, results = box.run_batch(cases, case_timeout=2)
+    assert run.verdict == "ok", run.describe()
+    assert (results["echo"].exit_code, results["echo"].stdout) == (3, "\n")
+    assert results["loop"].timed_out
+    assert results["missing"].exit_code == 127
+
+
+def test_findings_of_a_grader_script(box: Sandbox) -> None:
+    grader = (
+        "from breakfix_findings import check, expect, report\n"
+        "@check('math')\ndef _():\n    return expect('1 + 1', 1 + 1, 2)\n"
+        "@check('learner')\ndef _():\n    raise ZeroDivisionError('boom')\n"
+        "report()\n"
+    )
+    findings = box.findings(["python3", "/grader/grader.py"], files={"grader.py": grader})
+    assert findings.problem("math") is None
+    assert findings.problem("learner") == "raised ZeroDivisionError: boom"

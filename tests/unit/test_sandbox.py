@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BreakfixError
-from harness.runtime.sandbox import Sandbox, _Limits, _parse_report, _result
+from harness.runtime.sandbox import Findings, Sandbox, _Limits, _parse_report, _result
 
 LIMITS = _Limits(memory="256m", cpus=1, pids=64, seconds=60)
 NONCE = "abc123"
@@ -77,3 +77,20 @@ def test_file_names_cannot_escape_the_grader_dir(tmp_path: Path) -> None:
 def test_a_bad_memory_override_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Sandbox("unit", tmp_path)._limits(None, "lots", None, None)
+
+
+def test_marked_json_reads_the_last_marked_line() -> None:
+    stdout = 'learner noise\n@@findings {"a": 1}\nmore\n@@findings {"a": 2}\n'
+    result = _result(("prog",), stdout, report_line(), NONCE, LIMITS, {}, False)
+    assert result.marked_json("@@findings ") == {"a": 2}
+    assert result.marked_json("@@other ") is None
+
+
+def test_findings_say_why_a_check_has_no_result() -> None:
+    ok_run = _result(("prog",), "", report_line(), NONCE, LIMITS, {}, False)
+    findings = Findings({"crud": {"ok": True, "detail": ""}, "ttl": {"ok": False, "detail": "expected 1, got 2"}}, ok_run)
+    assert findings.problem("crud") is None
+    assert findings.problem("ttl") == "expected 1, got 2"
+    assert "ended before this check" in (findings.problem("missing") or "")
+    timed_out = _result(("prog",), "", report_line(timed_out=True), NONCE, LIMITS, {}, False)
+    assert Findings(None, timed_out).problem("crud") == "the checks could not run your code: exceeded the 60 s time limit"
