@@ -10,6 +10,7 @@ then proves none is left, so two scenarios can share one emulator.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BreakfixError
+from harness.paths import state_dir
 from harness.runtime import Progress
 from harness.runtime.docker import port_is_free
 
@@ -189,6 +191,20 @@ class Emulator:
         self.stop()
         raise BreakfixError(f"the AWS emulator (moto) did not answer within {START_TIMEOUT:.0f}s; see {self.log_file}")
 
+    # Leases: one file per instance using the emulator, from any state dir, so that a `breakfix stop`
+    # elsewhere (another shell, a test run with its own state dir) never kills it under a running scenario.
+
+    def lease(self, holder: str) -> None:
+        (self.directory / "leases").mkdir(parents=True, exist_ok=True)
+        (self.directory / "leases" / holder).touch()
+
+    def release(self, holder: str) -> None:
+        (self.directory / "leases" / holder).unlink(missing_ok=True)
+
+    def holders(self) -> list[str]:
+        leases = self.directory / "leases"
+        return sorted(path.name for path in leases.iterdir()) if leases.is_dir() else []
+
     def stop(self) -> bool:
         """Stop our moto server (never the user's LocalStack); True if one was running."""
         pid = self.pid()
@@ -262,8 +278,14 @@ class AwsRuntime:
             problems.append(status.detail)
         return problems
 
+    @property
+    def holder(self) -> str:
+        """This instance in this state dir: the name of its lease on the shared emulator."""
+        return f"{hashlib.sha256(str(state_dir()).encode()).hexdigest()[:12]}-{self.instance}"
+
     def provision(self, progress: Progress) -> None:
         self.emulator.ensure(progress)
+        self.emulator.lease(self.holder)
 
     def alive(self) -> bool:
         return identify(endpoint_url()) is not None
@@ -281,6 +303,7 @@ class AwsRuntime:
         return [f"bucket {name}" for name in buckets] + [f"table {name}" for name in tables]
 
     def teardown(self) -> None:
+        self.emulator.release(self.holder)
         if not self.alive():
             if ENDPOINT_VARIABLE not in os.environ:
                 return  # no emulator answers on 4566: whatever held our buckets died with its memory
@@ -321,13 +344,6 @@ def delete_bucket(name: str) -> None:
 
 
 def stop_emulator_if_unused() -> bool:
-    """`breakfix stop`: the managed emulator goes when no active instance needs it; True if stopped."""
-    from harness import state
-
-    active = state.load_active()
-    if active is not None:
-        from harness.catalog import find
-
-        if "aws" in find(active.entry_id).manifest.requires:
-            return False
-    return Emulator().stop()
+    """`breakfix stop`: the managed emulator goes when no instance holds a lease on it; True if stopped."""
+    emulator = Emulator()
+    return False if emulator.holders() else emulator.stop()

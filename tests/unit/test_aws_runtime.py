@@ -102,16 +102,21 @@ def test_a_stale_or_foreign_pid_file_is_not_our_emulator(tmp_path: Path) -> None
     assert emulator.stop() is False
 
 
+def wait_until_ours(emulator: aws.Emulator) -> int | None:
+    """/proc/<pid>/cmdline of a just-spawned stand-in fills in a moment after exec."""
+    deadline = time.monotonic() + 10
+    while emulator.pid() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return emulator.pid()
+
+
 def test_stop_kills_only_a_process_that_is_ours(tmp_path: Path) -> None:
     # a stand-in whose command line names moto.server, as the real one's does
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "moto.server"])
     try:
         emulator = aws.Emulator(tmp_path)
         emulator.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + 10
-        while emulator.pid() is None and time.monotonic() < deadline:  # /proc/<pid>/cmdline fills in just after exec
-            time.sleep(0.01)
-        assert emulator.pid() == process.pid
+        assert wait_until_ours(emulator) == process.pid
         assert emulator.stop() is True
         assert not Path(f"/proc/{process.pid}").exists() and not emulator.pid_file.exists()
     finally:
@@ -127,3 +132,22 @@ def test_the_learner_env_puts_the_aws_cli_on_path(monkeypatch: pytest.MonkeyPatc
 def test_port_taken_message_says_how_to_fix() -> None:
     message = aws.port_taken_message()
     assert "4566" in message and aws.ENDPOINT_VARIABLE in message and "ss -ltnp" in message
+
+
+def test_a_lease_from_any_state_dir_keeps_the_emulator_from_being_stopped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    emulator = aws.Emulator()
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "moto.server"])
+    try:
+        emulator.directory.mkdir(parents=True)
+        emulator.pid_file.write_text(str(process.pid))
+        runtime = aws.AwsRuntime("scenario-a")
+        emulator.lease(runtime.holder)
+        assert emulator.holders() == [runtime.holder]
+        assert aws.stop_emulator_if_unused() is False  # `breakfix stop` elsewhere: the scenario still needs it
+        emulator.release(runtime.holder)
+        assert wait_until_ours(emulator) == process.pid
+        assert aws.stop_emulator_if_unused() is True
+        assert not Path(f"/proc/{process.pid}").exists()
+    finally:
+        process.kill()
