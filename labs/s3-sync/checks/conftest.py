@@ -123,8 +123,7 @@ CHANGES = [
     ("unchanged", "nothing", []),
     ("touched", "touch every file (new mtime, same content)", []),
     ("edited", "rewrite docs/guide/setup.md: same size, new content, mtime set back to 2020", []),
-    ("added", "add docs/new.txt", []),
-    ("removed", "delete README.md locally", []),
+    ("added-and-removed", "add docs/new.txt and delete README.md locally", []),
     ("removed-with-delete", "nothing", ["--delete"]),
 ]
 
@@ -137,9 +136,8 @@ def _change(root: Path, step: str) -> None:
                 os.utime(path, (later, later))
     elif step == "edited":
         _write(root, "docs/guide/setup.md", b"step 1: INSTALL\nstep 2: CONFIGURE\n", OLD_MTIME)
-    elif step == "added":
+    elif step == "added-and-removed":
         _write(root, "docs/new.txt", b"a new file\n")
-    elif step == "removed":
         (root / "README.md").unlink()
 
 
