@@ -77,7 +77,8 @@ def _fetch_resource(base_url: str, resource: str, api_key: str, retry: Retry, ti
 
 def _get_json(url: str, resource: str, api_key: str, retry: Retry, timeout: float) -> dict:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
-    for attempt in range(retry.max_retries + 1):
+    attempt = 0
+    while True:
         retry_after: float | None = None
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -95,7 +96,7 @@ def _get_json(url: str, resource: str, api_key: str, retry: Retry, timeout: floa
         if attempt == retry.max_retries:
             raise FetchError(resource, status, f"gave up after {attempt + 1} attempts: {detail}")
         time.sleep(retry.delay(attempt, retry_after))
-    raise AssertionError("unreachable")
+        attempt += 1
 
 
 def _seconds(value: str | None) -> float | None:

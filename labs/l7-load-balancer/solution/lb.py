@@ -94,7 +94,8 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = self.client_address[0]
-        for backend in self.pool.candidates():
+        candidates = self.pool.candidates()
+        for backend in candidates:
             conn = http.client.HTTPConnection(backend.host, backend.port, timeout=self.timeout_seconds)
             try:
                 try:
@@ -109,6 +110,8 @@ class Proxy(BaseHTTPRequestHandler):
             finally:
                 conn.close()
             return self._reply(response.status, payload, response.getheaders())
+        if candidates:
+            return self._reply(502, b"no backend accepted the connection\n")
         self._reply(503, b"no healthy backend\n")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _proxy
