@@ -138,6 +138,9 @@ def test_reference_gives_up_and_does_not_retry_4xx(api):
     with pytest.raises(fetcher.FetchError) as missing:
         fetcher.fetch_all(url, ["transfers"], "sk_test_4xx", base_delay=0.01)
     assert missing.value.status == 404
+    with pytest.raises(fetcher.FetchError) as malformed:
+        fetcher.fetch_all(url, ["events"], "sk_test_4xx", base_delay=0.01)
+    assert (malformed.value.resource, malformed.value.status) == ("events", 200)
     attempts = [r["path"] for r in mock.STATE.log]
     assert attempts.count("/v1/balance_transactions") == 3 and attempts.count("/v1/transfers") == 1
 

@@ -18,6 +18,7 @@ CALLS = [
     ("exhaust", "sk_test_exhaust", ["balance_transactions"], {"base_delay": 0.2, "max_delay": 0.5, "max_retries": 4}),
     ("not-found", "sk_test_4xx", ["transfers"], {"base_delay": 0.2}),
     ("bad-key", "sk_live_revoked", ["customers"], {"base_delay": 0.2}),
+    ("malformed", "sk_test_4xx", ["events"], {"base_delay": 0.2}),
 ]
 
 

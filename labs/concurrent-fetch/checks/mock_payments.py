@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 PAGE_SIZE = 10  # the most one page holds, whatever `limit` asks for
 LATENCY = 0.3  # every successful page is slow: concurrency shows in the total time
-COUNTS = {"customers": 25, "charges": 25, "refunds": 12, "payouts": 8, "disputes": 0, "balance_transactions": 30}
-PREFIX = {"customers": "cus", "charges": "ch", "refunds": "re", "payouts": "po", "disputes": "dp", "balance_transactions": "txn"}
+COUNTS = {"customers": 25, "charges": 25, "refunds": 12, "payouts": 8, "disputes": 0, "balance_transactions": 30, "events": 0}
+PREFIX = {"customers": "cus", "charges": "ch", "refunds": "re", "payouts": "po", "disputes": "dp", "balance_transactions": "txn", "events": "evt"}
 
 # (api key, resource, cursor) -> the failures answered before the page succeeds, in order.
 # A cursor of "" is the first page. "always" fails every attempt.
@@ -92,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
         resource = path.removeprefix("/v1/")
         if not path.startswith("/v1/") or resource not in STATE.data:
             return 404, {}, _error("invalid_request_error", f"Unrecognized request URL (GET: {path})")
+        if resource == "events":  # a 200 that is not a list page at all
+            return 200, {}, b"<html><body>502 Bad Gateway (from a misconfigured proxy)</body></html>"
         cursor = query.get("starting_after", [""])[0]
         plan = PLAN.get((key, resource, cursor), [])
         with STATE.lock:
@@ -112,9 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {}, {"object": "list", "url": path, "data": page, "has_more": start + PAGE_SIZE < len(objects)}
 
     def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
+        raw = isinstance(body, bytes)  # a malformed answer, sent as is
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/html" if raw else "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -113,3 +113,14 @@ def test_no_retry_on_other_4xx(fetch_run):
             f"GET /v1/{resource} answered {status}: expected FetchError(status={status}), got "
             f"{'a normal return' if error is None else error['type'] + ' status=' + repr(error['status'])}"
         )
+
+
+def test_malformed_page_is_a_fetch_error(fetch_run):
+    """A 200 whose body is not JSON ends in FetchError for that resource, not a crash"""
+    error = fetch_run.outcome("malformed").get("error")
+    assert error is not None, "GET /v1/events answered 200 with an HTML page; fetch_all returned normally instead of raising FetchError"
+    assert error["type"] == "FetchError" and error["resource"] == "events", (
+        f"GET /v1/events answered 200 with an HTML page: expected FetchError(resource='events', ...), got {error['type']}: {error['text'][:120]}"
+    )
+    attempts = len(fetch_run.requests("sk_test_4xx", "events"))
+    assert attempts <= 5, f"GET /v1/events was requested {attempts} times (at most 1 + max_retries = 5)"
