@@ -79,8 +79,8 @@ def test_rejected_requests_do_not_count(api):
     api.set_clock(start)
     api.admit(key, api.limit)
     api.set_clock(start + 30)
-    for _ in range(20):
-        api.get(key)
+    hammered = [api.get(key).status for _ in range(20)]
+    assert hammered == [429] * 20, f"{api.limit} admitted at +0 s, 20 more at +30 s: expected 20x429, got {hammered}"
     api.set_clock(start + api.window)
     reply = api.get(key)
     assert reply.status == 200, (
