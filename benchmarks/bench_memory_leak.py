@@ -2,7 +2,7 @@
 
 Printed as a table; not a test. Run on an otherwise idle machine:
 
-    python benchmarks/bench_memory_leak.py [--rounds N]
+    .venv/bin/python benchmarks/bench_memory_leak.py [--rounds N]   (or PYTHONPATH=. python ... in a checkout)
 
 Per round, `breakfix start memory-leak` runs in a subprocess while this process polls the
 pricing container's State.OOMKilled: the first time it turns true is the moment the scenario

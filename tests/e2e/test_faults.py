@@ -182,7 +182,7 @@ def test_container_pause_freezes_requests(docker, ctx, fault) -> None:
     pause.inject(ctx)
     assert state(docker)["Paused"]
     code, _, seconds = request(docker, max_time=1)
-    assert code == 28 and seconds >= 1, "a request to a frozen app must hang until the client's timeout"
+    assert code == 28 and seconds >= 0.9, "a request to a frozen app must hang until the client's timeout"
     pause.revert(ctx)
     assert not state(docker)["Paused"] and answers(docker)
 
@@ -310,7 +310,7 @@ def test_proxy_toxics_change_at_runtime(docker, ctx, proxy) -> None:
     remove_toxic(ctx, "app", "reset")
     add_toxic(ctx, "app", Toxic(name="hang", type="timeout", attributes={"timeout": 0}))
     code, _, seconds = request(docker, max_time=1)
-    assert code == 28 and seconds >= 1, "a timeout toxic of 0 holds the response until the client gives up"
+    assert code == 28 and seconds >= 0.9, "a timeout toxic of 0 holds the response until the client gives up"
     remove_toxic(ctx, "app", "hang")
     add_toxic(ctx, "app", Toxic(name="thin", type="bandwidth", attributes={"rate": 20}))
     code, body, seconds = request(docker, "/bytes/20480")
