@@ -169,11 +169,11 @@ def story(sandbox):
                 story.steps[name] = step
                 return step
 
-            for name, _, extra in CHANGES:
+            for name, what, extra in CHANGES:
                 _change(source, name)
                 step = run(name, ["python3", "s3sync.py", "/grader/src", f"s3://{BUCKET}/{PREFIX}", *extra, "--endpoint-url", f"http://s3:{PORT}"])
                 if not step.ok:
-                    story.stopped = f"the sync before it failed: {step.describe()}"
+                    story.stopped = f"an earlier sync failed (the grader had changed: {what}): {step.describe()}"
                     break
             for name, source_arg, destination in (("missing-source", "/grader/src/no-such-dir", f"s3://{BUCKET}/{PREFIX}"),
                                                    ("bad-destination", "/grader/src", f"{BUCKET}/{PREFIX}")):
