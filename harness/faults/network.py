@@ -8,7 +8,9 @@ engine also resolves a container's hostname, which compose-style stacks set to t
 name, so the real container would keep answering to that name. The service itself is not
 touched: its published ports, its own connections to other services and its name for every
 container not listed as a client stay as they were. Clients that resolve a name only once
-(nginx with a static upstream) need `reload` to pick up the proxy.
+(nginx with a static upstream) need `reload` to pick up the proxy. The engine rewrites a
+container's /etc/hosts when it starts, so a client that restarts talks directly again until
+the fault is injected again (inject completes whatever is missing).
 
 The toxics can be changed at runtime through the proxy's control API (`toxics`,
 `add_toxic`, `remove_toxic` here, or curl inside the proxy container on port 8474).
@@ -20,6 +22,7 @@ import json
 import time
 from typing import Any, Literal
 
+from docker.models.containers import Container
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import BreakfixError
@@ -138,13 +141,23 @@ class ChaosProxy(Fault):
 
     def inject(self, ctx: FaultContext) -> None:
         params = self.params
-        name = proxy_service(params.service)
         try:
-            ctx.docker.container(name)
-            return  # already in place
+            proxy = ctx.docker.container(proxy_service(params.service))
         except BreakfixError:
-            pass
+            proxy = self._start_proxy(ctx)
+        self._wait_ready(ctx)
+        proxy.reload()
+        saved = ctx.load(self.key)
+        clients = saved["clients"] if saved else self.clients(ctx)
+        ctx.save(self.key, {"clients": clients})
+        # mapping is idempotent (old lines go first), so an inject cut short is completed by the next
+        point_clients(ctx, clients, params.service, proxy.attrs["NetworkSettings"]["Networks"][ctx.docker.network_name]["IPAddress"])
+        self._reload(ctx)
+
+    def _start_proxy(self, ctx: FaultContext) -> Container:
+        params = self.params
         ctx.docker.container(params.service)  # a clear error when the upstream does not exist
+        name = proxy_service(params.service)
         command = ["python3", "/opt/breakfix/chaos_proxy.py", str(params.port), f"{params.service}:{params.port}",
                    str(CONTROL_PORT), str(params.seed), json.dumps([toxic.model_dump(exclude_none=True) for toxic in params.toxics])]
         proxy = ctx.docker.client.containers.create(
@@ -158,12 +171,7 @@ class ChaosProxy(Fault):
             network=ctx.docker.network_name,
         )
         proxy.start()
-        self._wait_ready(ctx)
-        proxy.reload()
-        clients = self.clients(ctx)
-        ctx.save(self.key, {"clients": clients})
-        point_clients(ctx, clients, params.service, proxy.attrs["NetworkSettings"]["Networks"][ctx.docker.network_name]["IPAddress"])
-        self._reload(ctx)
+        return proxy
 
     def _wait_ready(self, ctx: FaultContext) -> None:
         service = self.params.service

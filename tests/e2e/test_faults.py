@@ -301,6 +301,8 @@ def test_proxy_latency_delays_requests(docker, ctx, proxy) -> None:
     assert code == 0 and json.loads(body)["greeting"] == "hello", "the proxy must still deliver the app's answer"
     assert seconds >= 0.3, f"a 300 ms latency toxic, but the request took {seconds:.3f}s"
     assert proxy_stats(ctx, "app")["applied:slow"] >= 1
+    _, mapped = docker.exec("client", ["grep", "-c", "breakfix chaos-proxy", "/etc/hosts"])
+    assert mapped.strip() == "1", "two injects must leave one mapping to the proxy"
 
 
 def test_proxy_toxics_change_at_runtime(docker, ctx, proxy) -> None:
