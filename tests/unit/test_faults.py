@@ -12,6 +12,7 @@ import pytest
 from harness.errors import BreakfixError
 from harness.faults import REGISTRY, FaultContext, build
 from harness.faults.agents.chaos_proxy import Proxy
+from harness.faults.agents.restart_loop import init_pid
 from harness.manifest import FaultSpec
 
 KINDS = {
@@ -174,3 +175,14 @@ def test_proxy_control_api_routes() -> None:
     assert status == 200 and toxic["name"] == "slow"
     assert [t["name"] for t in proxy.route("GET", "/toxics", b"")[1]] == ["slow"]
     assert proxy.route("GET", "/nothing", b"")[0] == 404
+
+
+def test_restart_loop_finds_the_containers_pid_1_by_cgroup(tmp_path: Path) -> None:
+    """cgroup v1 (cgroupfs), v2 (systemd driver) and other containers' processes side by side."""
+    for pid, cgroup in [(812, "0::/system.slice/docker-abc123.scope"), (790, "12:memory:/docker/abc123\n0::/"),
+                        (42, "0::/docker/other"), (7, "0::/init.scope")]:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cgroup").write_text(cgroup)
+    (tmp_path / "self").mkdir()
+    assert init_pid("abc123", str(tmp_path)) == 790
+    assert init_pid("gone", str(tmp_path)) is None

@@ -14,14 +14,14 @@ import sys
 import time
 
 
-def init_pid(container_id: str) -> int | None:
+def init_pid(container_id: str, proc: str = "/proc") -> int | None:
     """The lowest pid whose cgroup names the container: its PID 1 (docker-init or the app)."""
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(proc):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/cgroup") as cgroup:
+            with open(f"{proc}/{entry}/cgroup") as cgroup:
                 if container_id in cgroup.read():
                     found.append(int(entry))
         except OSError:  # the process ended while we looked
