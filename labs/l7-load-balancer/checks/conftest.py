@@ -28,6 +28,7 @@ HEALTH_TIMEOUT = 1.0  # generous: a busy CI machine must not fail a healthy back
 # after a backend dies, the LB must have removed it within fall checks plus one interval's slack and a probe timeout
 DETECTION_SECONDS = (FALL + 1) * HEALTH_INTERVAL + HEALTH_TIMEOUT
 REQUEST_TIMEOUT = 5.0
+HUNG_AFTER = 3  # timed-out requests after which the LB is taken as hung
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,13 @@ class Cluster:
         self.backends = backends
         self.started = time.monotonic()
         self.proxied = False  # has any request come back from a backend through the LB?
+        self.timeouts = 0
         self.first_health_checks = {name: self.health_checks(name) for name in backends}
 
     def request(self, method: str = "GET", path: str = "/", body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
         started = time.monotonic()
+        if self.timeouts >= HUNG_AFTER:  # a hung LB fails the remaining checks at once, not 5 s per request
+            return Reply(0, "", b"", 0.0, f"not sent: {HUNG_AFTER} requests already timed out after {REQUEST_TIMEOUT:.0f} s (is the LB stuck?)")
         conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -65,6 +69,8 @@ class Cluster:
             self.proxied = self.proxied or bool(reply.backend)
             return reply
         except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, TimeoutError):
+                self.timeouts += 1
             return Reply(0, "", b"", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
         finally:
             conn.close()

@@ -43,6 +43,7 @@ def test_forwards_requests_faithfully(cluster):
 
 def test_survives_malformed_requests(cluster):
     """A malformed request (a bad Content-Length) gets a 4xx, not a crash or a hang, and the LB keeps serving"""
+    cluster.require_proxying()
     for garbage in (b"POST / HTTP/1.1\r\nHost: lb\r\nContent-Length: nope\r\n\r\n", b"POST / HTTP/1.1\r\nHost: lb\r\nContent-Length: -5\r\n\r\n"):
         status_line = cluster.raw(garbage)
         code = status_line.split()[1] if status_line.startswith("HTTP/1.") and len(status_line.split()) > 1 else ""
@@ -55,6 +56,7 @@ def test_survives_malformed_requests(cluster):
 
 def test_serves_requests_concurrently(cluster):
     """A slow request does not hold up others: 9 quick requests finish while a 2 s one is in flight"""
+    cluster.require_proxying()
     slow = []
     thread = threading.Thread(target=lambda: slow.append(cluster.request(path="/slow/2")), daemon=True)
     thread.start()
@@ -69,6 +71,7 @@ def test_serves_requests_concurrently(cluster):
 
 def test_concurrent_load_is_spread_evenly(cluster):
     """60 requests from 12 concurrent clients: 20 per backend"""
+    cluster.require_proxying()
     replies = cluster.load(60, clients=12)
     _all_ok(replies, "60 concurrent requests")
     assert all(Counter(r.backend for r in replies)[name] == 20 for name in BACKENDS), (

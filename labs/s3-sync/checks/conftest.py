@@ -162,9 +162,9 @@ def story(sandbox):
                 s3.put_object(Bucket=BUCKET, Key=key, Body=body)
             story = Story(source, s3)
 
-            def run(name: str, argv: list[str]) -> Step:
+            def run(name: str, argv: list[str], timeout: float = 60) -> Step:
                 seen = len(_requests(emulator.url))
-                result = sandbox.run(argv, network=network, files={"src": source}, env=LEARNER_ENV, timeout=60)
+                result = sandbox.run(argv, network=network, files={"src": source}, env=LEARNER_ENV, timeout=timeout)
                 step = Step(name, argv, result, _requests(emulator.url)[seen:])
                 story.steps[name] = step
                 return step
@@ -177,7 +177,7 @@ def story(sandbox):
                     break
             for name, source_arg, destination in (("missing-source", "/grader/src/no-such-dir", f"s3://{BUCKET}/{PREFIX}"),
                                                    ("bad-destination", "/grader/src", f"{BUCKET}/{PREFIX}")):
-                run(name, ["python3", "s3sync.py", source_arg, destination, "--delete", "--endpoint-url", f"http://s3:{PORT}"])
+                run(name, ["python3", "s3sync.py", source_arg, destination, "--delete", "--endpoint-url", f"http://s3:{PORT}"], timeout=20)
             yield story
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
