@@ -120,6 +120,16 @@ class Findings:
             return f"the run ended before this check ({self.run.describe()})"
         return None if item["ok"] else str(item["detail"])
 
+    def failing(self) -> list[str]:
+        """The checks that did not pass; ["(the run)"] when the script reported nothing."""
+        if self.items is None:
+            return ["(the run)"]
+        return [name for name, item in self.items.items() if not item["ok"]]
+
+    def withheld(self, names: list[str], reason: str) -> Findings:
+        """Findings for checks not run at all (say, a budget while answers are still wrong): each fails with `reason`."""
+        return Findings({name: {"ok": False, "detail": reason} for name in names}, self.run)
+
 
 @dataclass(frozen=True)
 class SandboxNetwork:

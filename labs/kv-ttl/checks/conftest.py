@@ -19,7 +19,10 @@ def functional(sandbox: Sandbox) -> Findings:
 
 
 @pytest.fixture(scope="session")
-def performance(sandbox: Sandbox, lab: LabContext) -> Findings:
+def performance(sandbox: Sandbox, lab: LabContext, functional: Findings) -> Findings:
+    """Timed only once every functional check passes: a budget means nothing for wrong answers."""
+    if functional.failing():
+        return functional.withheld(["performance"], f"not measured until the other checks pass (failing: {', '.join(functional.failing())})")
     reference = lab.entry.directory / "solution" / "kvstore.py"
     files = {"kv_grader.py": GRADER, "reference/reference_kvstore.py": reference}
     return sandbox.findings(["python3", "/grader/kv_grader.py", "perf"], files=files)

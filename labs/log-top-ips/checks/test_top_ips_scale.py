@@ -9,6 +9,7 @@ def describe_log(run) -> str:
 
 def test_large_log_answer(big) -> None:
     """The right top 10 and malformed count on the large log"""
+    assert big.withheld is None, big.withheld
     result = big.result
     assert result.ok and result.exit_code == 0, f"{describe_log(big)}: expected exit code 0; your program {result.describe()}"
     got = result.stdout.splitlines()
@@ -20,6 +21,7 @@ def test_large_log_answer(big) -> None:
 
 def test_large_log_streams_in_bounded_memory(big, grader) -> None:
     """Peak memory stays under 100 MB however large the log (it is streamed, not loaded)"""
+    assert big.withheld is None, big.withheld
     result = big.result
     assert result.verdict != "memory", f"{describe_log(big)}: your program was {result.message}: stream the file line by line"
     assert result.ok and result.peak_memory_bytes is not None, f"{describe_log(big)}: your program {result.describe()}"
@@ -31,9 +33,10 @@ def test_large_log_streams_in_bounded_memory(big, grader) -> None:
 
 def test_large_log_in_time(big) -> None:
     """The large log within 3x the reference solution's time + 10 s, in the same sandbox"""
+    assert big.withheld is None, big.withheld
     result = big.result
-    assert result.ok and result.exit_code == 0 and big.reference is not None, (
-        f"{describe_log(big)}: no timing without a right answer; your program {result.describe()}"
+    assert big.reference is not None, (
+        f"{describe_log(big)}: not timed until the answer and the memory budget are right; your program {result.describe()}"
     )
     assert result.seconds <= big.time_budget, (
         f"{describe_log(big)}: took {result.seconds:.1f} s; the budget is {big.time_budget:.1f} s "
