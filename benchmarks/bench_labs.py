@@ -31,7 +31,8 @@ from rich.table import Table
 from harness import catalog
 from harness.lifecycle import Lifecycle
 from harness.manifest import SandboxLimits
-from harness.runtime.sandbox import RunResult, Sandbox
+from harness.runtime.sandbox import Sandbox
+from harness.runtime.sandbox_results import RunResult
 
 console = Console()
 INSTANCE = "bench-labs"

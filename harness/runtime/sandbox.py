@@ -12,8 +12,10 @@ grader. Every object is labelled `breakfix.instance=<lab id>` and removed after 
 from __future__ import annotations
 
 import json
+import queue
 import secrets
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Self
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
@@ -34,6 +36,16 @@ from harness.manifest import SandboxLimits
 from harness.paths import state_dir
 from harness.runtime import Progress
 from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, _size_bytes, connect, remove_container
+from harness.runtime.sandbox_results import (
+    OUTPUT_LIMIT,
+    CaseResult,
+    Findings,
+    RunLimits,
+    RunResult,
+    parse_report,
+    result_from_report,
+    strip_report,
+)
 
 BASE_IMAGE = "breakfix/base:bookworm"
 SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
@@ -42,93 +54,13 @@ BATCH_MARK = "@@batch "
 FINDINGS = Path(__file__).with_name("sandbox_findings.py")
 FINDINGS_MARK = "@@findings "
 NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
-OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; more is counted and dropped
 TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
 HOST_GRACE = 20.0  # the supervisor enforces the limit; the host only steps in if it is starved
-Verdict = Literal["ok", "timeout", "memory", "pids", "crashed"]
 
 
 class SandboxFailure(AssertionError):
     """The learner's program could not be brought up (a server that never got ready): a failed
     check with a message to read, not a grader error."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one run of the learner's program did."""
-
-    argv: tuple[str, ...]
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    verdict: Verdict
-    message: str
-    peak_memory_bytes: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == "ok"
-
-    def marked_json(self, mark: str) -> Any:
-        """The JSON a grader script printed after `mark` on its last such stdout line; None if absent."""
-        at = self.stdout.rfind("\n" + mark)
-        if at < 0:
-            return None
-        try:
-            return json.loads(self.stdout[at + 1 + len(mark):].split("\n", 1)[0])
-        except json.JSONDecodeError:
-            return None
-
-    def describe(self, limit: int = 600) -> str:
-        """A trimmed account for an assertion message: what happened and the end of stderr."""
-        stderr = self.stderr.strip()
-        if not stderr:
-            return self.message
-        return f"{self.message}; stderr: {'...' if len(stderr) > limit else ''}{stderr[-limit:]}"
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """One command of a run_batch."""
-
-    exit_code: int | None
-    timed_out: bool
-    seconds: float
-    stdout: str
-    stderr: str
-
-    def describe(self, limit: int = 400) -> str:
-        if self.timed_out:
-            return f"did not finish within its time limit; stderr: {self.stderr.strip()[-limit:]}"
-        return f"exited with code {self.exit_code}; stderr: {self.stderr.strip()[-limit:] or '(empty)'}"
-
-
-@dataclass(frozen=True)
-class Findings:
-    """What a grader script inside the sandbox found, check by check."""
-
-    items: dict[str, dict[str, Any]] | None
-    run: RunResult
-
-    def problem(self, name: str) -> str | None:
-        """None when the check passed; otherwise the sentence for the learner."""
-        if self.items is None:
-            return f"the checks could not run your code: {self.run.describe()}"
-        item = self.items.get(name)
-        if item is None:
-            return f"the run ended before this check ({self.run.describe()})"
-        return None if item["ok"] else str(item["detail"])
-
-    def failing(self) -> list[str]:
-        """The checks that did not pass; ["(the run)"] when the script reported nothing."""
-        if self.items is None:
-            return ["(the run)"]
-        return [name for name, item in self.items.items() if not item["ok"]]
-
-    def withheld(self, names: list[str], reason: str) -> Findings:
-        """Findings for checks not run at all (say, a budget while answers are still wrong): each fails with `reason`."""
-        return Findings({name: {"ok": False, "detail": reason} for name in names}, self.run)
 
 
 @dataclass(frozen=True)
@@ -148,7 +80,7 @@ class Endpoint:
 
     def logs(self, tail: int = 200) -> str:
         try:
-            return _strip_report(self.container.logs(tail=tail).decode(errors="replace"))
+            return strip_report(self.container.logs(tail=tail).decode(errors="replace"))
         except NotFound:
             return ""
 
@@ -171,14 +103,6 @@ class _Launch:
 
 
 @dataclass
-class _Limits:
-    memory: str
-    cpus: float
-    pids: int
-    seconds: float
-
-
-@dataclass
 class _Mounts:
     """Host paths bound into one container; bytes are written to a scratch dir removed afterwards."""
 
@@ -190,11 +114,6 @@ class _Mounts:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def _strip_report(text: str) -> str:
-    marker = text.rfind("\n@@breakfix-report ")
-    return text if marker < 0 else text[:marker]
-
-
 class Sandbox:
     """Runs learner code and grader helpers for one lab instance. Use as a context manager or
     call close(): every container and network it made is removed."""
@@ -204,8 +123,8 @@ class Sandbox:
         self.workspace = workspace
         self.limits = limits or SandboxLimits()
         self._client = client
-        self._networks: list[str] = []
         self._ingress: str | None = None
+        self._reaper = _Reaper()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -254,12 +173,12 @@ class Sandbox:
             container.reload()
             stdout = _text(container.logs(stdout=True, stderr=False))
             stderr = _text(container.logs(stdout=False, stderr=True))
-            return _result(tuple(argv), stdout, stderr, nonce, limits, container.attrs["State"], timed_out_on_host)
+            return result_from_report(tuple(argv), stdout, stderr, nonce, limits, container.attrs["State"], timed_out_on_host)
         except ImageNotFound:
             raise BreakfixError(f"image {BASE_IMAGE} is missing: run `breakfix images build`") from None
         finally:
             if container is not None:
-                remove_container(container)
+                self._reaper.discard(container.id)
             mounts.cleanup()
 
     def run_batch(
@@ -299,7 +218,6 @@ class Sandbox:
         """A new internal network for this lab run: containers on it reach each other, nothing else."""
         name = f"bf-{self.instance}-net-{secrets.token_hex(3)}"
         self.client.networks.create(name, driver="bridge", internal=True, labels={INSTANCE_LABEL: self.instance})
-        self._networks.append(name)
         return SandboxNetwork(name)
 
     def serve(
@@ -362,7 +280,7 @@ class Sandbox:
             yield endpoint
         finally:
             if container is not None:
-                remove_container(container)
+                self._reaper.discard(container.id)
             mounts.cleanup()
 
     def _wait_ready(self, endpoint: Endpoint, port: int, ready_path: str | None, timeout: float, argv: list[str], learner: bool, nonce: str) -> None:
@@ -379,7 +297,7 @@ class Sandbox:
         if endpoint.container.attrs["State"]["Status"] == "running":
             exited = f"not {what} after {timeout:.0f} s"
         else:
-            _, report = _parse_report(_text(endpoint.container.logs(stdout=False, stderr=True)), nonce)
+            _, report = parse_report(_text(endpoint.container.logs(stdout=False, stderr=True)), nonce)
             exited = f"it exited with code {report['exit_code'] if report else 'unknown'}"
         message = f"`{' '.join(argv)}` did not come up ({exited}); its output:\n{logs}"
         if learner:
@@ -403,11 +321,11 @@ class Sandbox:
 
     # -- building blocks ------------------------------------------------------------------------
 
-    def _limits(self, timeout: float | None, memory: str | None, cpus: float | None, pids: int | None) -> _Limits:
+    def _limits(self, timeout: float | None, memory: str | None, cpus: float | None, pids: int | None) -> RunLimits:
         base = self.limits
         if memory is not None:
             SandboxLimits(memory=memory)  # validates the size format with the manifest's rule
-        return _Limits(memory or base.memory, cpus or base.cpus, pids or base.pids, float(timeout or base.seconds))
+        return RunLimits(memory or base.memory, cpus or base.cpus, pids or base.pids, float(timeout or base.seconds))
 
     def _mounts(self, files: Mapping[str, Path | bytes | str] | None, stdin: bytes | str | Path | None) -> _Mounts:
         mounts = _Mounts()
@@ -438,7 +356,7 @@ class Sandbox:
     def _create_args(
         self,
         argv: list[str],
-        limits: _Limits,
+        limits: RunLimits,
         mounts: _Mounts,
         nonce: str,
         env: Mapping[str, str] | None,
@@ -509,73 +427,55 @@ class Sandbox:
                 labels={INSTANCE_LABEL: self.instance},
                 options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
             )
-            self._networks.append(name)
             self._ingress = name
         return self._ingress
 
     def close(self) -> None:
-        """Remove every sandbox container and network of this instance (also ones a crash left)."""
-        if self._client is None and not self._networks:
-            return
-        for container in self.client.containers.list(all=True, filters={"label": [f"{INSTANCE_LABEL}={self.instance}", "breakfix.sandbox=1"]}):
-            remove_container(container)
-        for name in self._networks:
-            try:
-                self.client.networks.get(name).remove()
-            except NotFound:
-                pass
-        self._networks.clear()
+        """Wait for pending removals, then remove everything labelled with this lab instance (also
+        what a crash left) and prove nothing is left."""
+        self._reaper.join()
+        if self._client is None:
+            return  # nothing was ever created
+        DockerRuntime(self.instance, self.client).teardown()
         self._ingress = None
         shutil.rmtree(state_dir() / "sandbox" / self.instance, ignore_errors=True)
 
 
+class _Reaper:
+    """Removes finished containers on a background thread with its own engine client, so the next
+    run does not wait the second a removal takes; join() waits for all of them."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._client: docker.DockerClient | None = None
+
+    def discard(self, container_id: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="sandbox-reaper", daemon=True)
+            self._thread.start()
+        self._queue.put(container_id)
+
+    def _work(self) -> None:
+        while (container_id := self._queue.get()) is not None:
+            try:
+                self._client = self._client or connect()
+                remove_container(self._client.containers.prepare_model({"Id": container_id}))
+            except Exception:  # noqa: BLE001,S110 -- a failed removal is retried by close(): teardown by label proves nothing is left
+                pass
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
 def _text(data: bytes) -> str:
     return data.decode(errors="replace")
-
-
-def _parse_report(stderr: str, nonce: str) -> tuple[str, dict | None]:
-    """Split the supervisor's report line (the last one with this run's nonce) from the learner's stderr."""
-    tag = f"\n@@breakfix-report {nonce} "
-    at = stderr.rfind(tag)
-    if at < 0:
-        return stderr, None
-    try:
-        report = json.loads(stderr[at + len(tag):].strip())
-    except json.JSONDecodeError:
-        return stderr, None
-    return stderr[:at], report
-
-
-def _result(argv: tuple[str, ...], stdout: str, stderr: str, nonce: str, limits: _Limits, state: dict, timed_out_on_host: bool) -> RunResult:
-    stderr, report = _parse_report(stderr, nonce)
-    if report is None:
-        # the supervisor itself was killed: by the host's backstop, or by the OOM killer
-        if state.get("OOMKilled"):
-            return RunResult(argv, None, stdout, stderr, limits.seconds, "memory", f"killed: exceeded the {limits.memory} memory limit")
-        return RunResult(argv, None, stdout, stderr, limits.seconds, "timeout", f"exceeded the {limits.seconds:g} s time limit (ended by the host)")
-    seconds = float(report["seconds"])
-    peak = int(report["peak_memory_bytes"]) or None
-    exit_code = report["exit_code"]
-    for stream, key in (("stdout", "stdout_dropped"), ("stderr", "stderr_dropped")):
-        if report[key]:
-            note = f"\n[breakfix: {report[key]} more bytes of {stream} dropped; the limit is {OUTPUT_LIMIT} bytes]"
-            stdout, stderr = (stdout + note, stderr) if stream == "stdout" else (stdout, stderr + note)
-    verdict: Verdict
-    if report["oom_kills"]:
-        verdict, message = "memory", f"killed: exceeded the {limits.memory} memory limit"
-    elif report["pids_limit_hits"]:
-        verdict = "pids"
-        ending = f"did not finish within the {limits.seconds:g} s time limit" if report["timed_out"] else f"exited with code {exit_code}"
-        message = f"exceeded the {limits.pids} processes/threads limit (fork refused {report['pids_limit_hits']} times), then {ending}"
-    elif report["timed_out"] or timed_out_on_host:
-        verdict, message = "timeout", f"exceeded the {limits.seconds:g} s time limit"
-    elif report["error"]:
-        verdict, message = "crashed", str(report["error"])
-    elif report["signal"]:
-        verdict, message = "crashed", f"killed by signal {report['signal']} after {seconds:.1f} s"
-    else:
-        verdict, message = "ok", f"exited with code {exit_code} after {seconds:.2f} s"
-    return RunResult(argv, exit_code, stdout, stderr, seconds, verdict, message, peak)
 
 
 class SandboxRuntime:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BreakfixError
-from harness.runtime.sandbox import Findings, Sandbox, _Limits, _parse_report, _result
+from harness.runtime.sandbox import Sandbox
+from harness.runtime.sandbox_results import Findings, RunLimits, parse_report, result_from_report
 
-LIMITS = _Limits(memory="256m", cpus=1, pids=64, seconds=60)
+LIMITS = RunLimits(memory="256m", cpus=1, pids=64, seconds=60)
 NONCE = "abc123"
 
 
@@ -22,19 +23,19 @@ def report_line(**fields: object) -> str:
 
 
 def verdict_of(stderr: str, state: dict | None = None, host_timeout: bool = False) -> tuple[str, str]:
-    result = _result(("prog",), "", stderr, NONCE, LIMITS, state or {}, host_timeout)
+    result = result_from_report(("prog",), "", stderr, NONCE, LIMITS, state or {}, host_timeout)
     return result.verdict, result.message
 
 
 def test_report_is_split_from_the_learner_stderr() -> None:
-    stderr, report = _parse_report("learner said\n" + report_line(exit_code=4), NONCE)
+    stderr, report = parse_report("learner said\n" + report_line(exit_code=4), NONCE)
     assert stderr == "learner said\n"
     assert report is not None and report["exit_code"] == 4
 
 
 def test_a_forged_report_with_another_nonce_is_ignored() -> None:
     forged = "\n@@breakfix-report 000000 " + json.dumps({"exit_code": 0}) + "\n"
-    stderr, report = _parse_report(forged, NONCE)
+    stderr, report = parse_report(forged, NONCE)
     assert report is None and stderr == forged
 
 
@@ -64,7 +65,7 @@ def test_no_report_means_the_host_ended_it() -> None:
 
 
 def test_dropped_output_is_said() -> None:
-    result = _result(("prog",), "out", report_line(stdout_dropped=99), NONCE, LIMITS, {}, False)
+    result = result_from_report(("prog",), "out", report_line(stdout_dropped=99), NONCE, LIMITS, {}, False)
     assert result.stdout.endswith("99 more bytes of stdout dropped; the limit is 4194304 bytes]")
 
 
@@ -81,16 +82,16 @@ def test_a_bad_memory_override_is_refused(tmp_path: Path) -> None:
 
 def test_marked_json_reads_the_last_marked_line() -> None:
     stdout = 'learner noise\n@@findings {"a": 1}\nmore\n@@findings {"a": 2}\n'
-    result = _result(("prog",), stdout, report_line(), NONCE, LIMITS, {}, False)
+    result = result_from_report(("prog",), stdout, report_line(), NONCE, LIMITS, {}, False)
     assert result.marked_json("@@findings ") == {"a": 2}
     assert result.marked_json("@@other ") is None
 
 
-def test_findings_say_why_a_check_has_no_result() -> None:
-    ok_run = _result(("prog",), "", report_line(), NONCE, LIMITS, {}, False)
+def test_findings_say_why_a_check_has_noresult_from_report() -> None:
+    ok_run = result_from_report(("prog",), "", report_line(), NONCE, LIMITS, {}, False)
     findings = Findings({"crud": {"ok": True, "detail": ""}, "ttl": {"ok": False, "detail": "expected 1, got 2"}}, ok_run)
     assert findings.problem("crud") is None
     assert findings.problem("ttl") == "expected 1, got 2"
     assert "ended before this check" in (findings.problem("missing") or "")
-    timed_out = _result(("prog",), "", report_line(timed_out=True), NONCE, LIMITS, {}, False)
+    timed_out = result_from_report(("prog",), "", report_line(timed_out=True), NONCE, LIMITS, {}, False)
     assert Findings(None, timed_out).problem("crud") == "the checks could not run your code: exceeded the 60 s time limit"

@@ -18,7 +18,8 @@ import pytest
 
 from harness.grading.context import LabContext
 from harness.grading.inputs import cached_input
-from harness.runtime.sandbox import CaseResult, RunResult, Sandbox
+from harness.runtime.sandbox import Sandbox
+from harness.runtime.sandbox_results import CaseResult, RunResult
 
 LAB = "deploy-order"
 BIG = 100_000

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.grading.context import LabContext
-from harness.runtime.sandbox import Findings, Sandbox
+from harness.runtime.sandbox import Sandbox
+from harness.runtime.sandbox_results import Findings
 
 GRADER = Path(__file__).with_name("kv_grader.py")
 

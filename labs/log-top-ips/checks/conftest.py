@@ -23,7 +23,8 @@ import pytest
 from harness.errors import BreakfixError
 from harness.grading.context import LabContext
 from harness.grading.inputs import cached_input
-from harness.runtime.sandbox import CaseResult, RunResult, Sandbox
+from harness.runtime.sandbox import Sandbox
+from harness.runtime.sandbox_results import CaseResult, RunResult
 
 LAB = "log-top-ips"
 PROGRAM = "/work/top_ips.py"
