@@ -25,7 +25,7 @@ CGROUP_V1 = Path("/sys/fs/cgroup/memory/memory.stat").exists()
 SAMPLE_SECONDS = 0.05
 # The OOM killer must pick the learner's program, never the supervisor that reports on it. Only
 # the program itself (already `nobody`, and dumpable again after exec) may raise its own score.
-OOM_FIRST = ["/bin/sh", "-c", 'echo 1000 > /proc/self/oom_score_adj && exec "$@"', "sandbox"]
+OOM_FIRST = ["/bin/sh", "-c", 'echo 1000 2>/dev/null > /proc/self/oom_score_adj; exec "$@"', "sandbox"]
 
 
 def _counter(path: str, key: str) -> int:
@@ -111,6 +111,16 @@ def reap(pids: dict[int, int]) -> None:
         pids[pid] = status
 
 
+def reap_all(pids: dict[int, int]) -> None:
+    """After kill(-1): wait until every process is gone (SIGKILL is prompt), remembering each status."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return
+        pids[pid] = status
+
+
 def main() -> int:
     config = json.loads(os.environ.pop("BREAKFIX_SANDBOX"))
     nonce = config["nonce"]
@@ -162,8 +172,7 @@ def main() -> int:
         pass  # nothing left
     while pump.open:
         pump.step(SAMPLE_SECONDS)
-    time.sleep(0.01)
-    reap(statuses)
+    reap_all(statuses)
     if child is not None and child.pid in statuses:
         status = statuses[child.pid]
         if os.WIFSIGNALED(status):
