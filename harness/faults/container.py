@@ -17,7 +17,7 @@ from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.images import BASE_IMAGE
 from harness.runtime.compose import SIZE
-from harness.runtime.docker import _size_bytes, remove_container
+from harness.runtime.docker import size_bytes, remove_container
 
 AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
 
@@ -76,7 +76,7 @@ class MemoryLimitParams(ServiceParams):
     @field_validator("limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not SIZE.match(value) or _size_bytes(value) < 6 * 1024**2:
+        if not SIZE.match(value) or size_bytes(value) < 6 * 1024**2:
             raise ValueError(f"{value!r} is not a size of at least 6m such as 64m or 1g")
         return value
 
@@ -262,7 +262,7 @@ class MemoryLimit(LimitFault):
     params: MemoryLimitParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
-        size = _size_bytes(self.params.limit)
+        size = size_bytes(self.params.limit)
         return {"Memory": size, "MemorySwap": size}
 
     def unlimited(self, ctx: FaultContext, field: str) -> int:

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.runtime.compose import SIZE
-from harness.runtime.docker import _size_bytes
+from harness.runtime.docker import size_bytes
 
 MEMORY_HOG = """
 import sys, time
@@ -44,7 +44,7 @@ class MemoryHogParams(HogParams):
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not SIZE.match(value) or _size_bytes(value) < 1024**2:
+        if not SIZE.match(value) or size_bytes(value) < 1024**2:
             raise ValueError(f"{value!r} is not a size of at least 1m such as 64m")
         return value
 
@@ -95,7 +95,7 @@ class MemoryHog(Hog):
     params: MemoryHogParams
 
     def arguments(self) -> list[str]:
-        return [str(_size_bytes(self.params.size))]
+        return [str(size_bytes(self.params.size))]
 
 
 @register

@@ -53,7 +53,7 @@ def _nanos(duration: str) -> int:
     return int(parse_duration(duration) * 1e9)
 
 
-def _size_bytes(size: str) -> int:
+def size_bytes(size: str) -> int:
     units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
     size = size.lower()
     if size[-1] in units:
@@ -157,8 +157,8 @@ class DockerRuntime:
         }
         args.update({key: value for key, value in optional.items() if value is not None})
         if service.mem_limit:
-            args["mem_limit"] = _size_bytes(service.mem_limit)
-            args["memswap_limit"] = _size_bytes(service.memswap_limit or service.mem_limit)
+            args["mem_limit"] = size_bytes(service.mem_limit)
+            args["memswap_limit"] = size_bytes(service.memswap_limit or service.mem_limit)
         if service.cpus:
             args["nano_cpus"] = int(service.cpus * 1e9)
         if service.tmpfs:

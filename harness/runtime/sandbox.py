@@ -35,7 +35,7 @@ from harness.errors import BreakfixError
 from harness.manifest import SandboxLimits
 from harness.paths import state_dir
 from harness.runtime import Progress
-from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, _size_bytes, connect, remove_container
+from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, size_bytes, connect, remove_container
 from harness.runtime.sandbox_results import (
     OUTPUT_LIMIT,
     CaseResult,
@@ -382,7 +382,7 @@ class Sandbox:
             **(env or {}),
             "BREAKFIX_SANDBOX": json.dumps(config),
         }
-        memory = _size_bytes(limits.memory)
+        memory = size_bytes(limits.memory)
         args = {
             "image": BASE_IMAGE,
             "name": f"bf-{self.instance}-{name}",
