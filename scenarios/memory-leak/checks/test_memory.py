@@ -3,7 +3,10 @@
 from harness import probes
 
 RSS_BOUND_MIB = 80  # healthy: about 50 MiB with a full cache; the container limit is 128 MiB
-SLOPE_BOUND_KIB = 2.0  # per request answered; a leaking cache keeps about 40 KiB per request
+# per request answered. A leaking cache keeps about 40 KiB per request; healthy runs measured up
+# to 3.4 KiB per request in CI (the allocator settles while 135 KiB quotes churn): 8 keeps both
+# margins wide, so a healthy service never fails and a leak of a fifth of this one still does
+SLOPE_BOUND_KIB = 8.0
 LIMIT_MIB = 128
 
 
