@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import catalog
+from harness.grading.runner import PYTEST_INI
 from harness.runtime.docker import compose_command, connect
 
 console = Console()
@@ -110,7 +111,8 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
     sampler.join(30)
     plain = [
         timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "harness.grading.plugin",
-               "--import-mode=importlib", str(entry.checks_dir)], env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ok=(0, 1))
+               "-c", str(PYTEST_INI), "--rootdir", str(entry.checks_dir), "--import-mode=importlib", str(entry.checks_dir)],
+              env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ok=(0, 1))
         for _ in range(rounds)
     ]
     timed(breakfix("stop"))

@@ -122,6 +122,8 @@ def http_load(
         connection: http.client.HTTPConnection | None = None
         sent = 0
         while (index := next_index()) is not None:
+            if idle_every and sent and sent % idle_every == 0:
+                stop.wait(idle_seconds)  # idle before the next request, never after the last one
             path = prefix + paths[index % len(paths)]
             begin = time.monotonic()
             try:
@@ -139,8 +141,6 @@ def http_load(
                     connection.close()
                 connection = None
             sent += 1
-            if idle_every and sent % idle_every == 0:
-                stop.wait(idle_seconds)
         if connection:
             connection.close()
 
