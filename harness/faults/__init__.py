@@ -26,6 +26,16 @@ class FaultParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def size_at_least(value: str, minimum: str) -> str:
+    """A docker size such as 64m, refused below `minimum` (a smaller one cannot do what the fault means)."""
+    from harness.runtime.compose import SIZE
+    from harness.runtime.docker import size_bytes
+
+    if not SIZE.match(value) or size_bytes(value) < size_bytes(minimum):
+        raise ValueError(f"{value!r} is not a size of at least {minimum} such as 64m")
+    return value
+
+
 @dataclass
 class FaultContext:
     """What a fault acts on: the runtime handle, the scenario's files, and a place to keep its undo."""

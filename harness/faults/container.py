@@ -14,10 +14,9 @@ from docker.errors import APIError
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
-from harness.faults import Fault, FaultContext, FaultParams, register
+from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
 from harness.images import BASE_IMAGE
-from harness.runtime.compose import SIZE
-from harness.runtime.docker import size_bytes, remove_container
+from harness.runtime.docker import remove_container, size_bytes
 
 AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
 
@@ -76,9 +75,7 @@ class MemoryLimitParams(ServiceParams):
     @field_validator("limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not SIZE.match(value) or size_bytes(value) < 6 * 1024**2:
-            raise ValueError(f"{value!r} is not a size of at least 6m such as 64m or 1g")
-        return value
+        return size_at_least(value, "6m")
 
 
 class CpuLimitParams(ServiceParams):

@@ -12,8 +12,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
-from harness.faults import Fault, FaultContext, FaultParams, register
-from harness.runtime.compose import SIZE
+from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
 from harness.runtime.docker import size_bytes
 
 MEMORY_HOG = """
@@ -44,9 +43,7 @@ class MemoryHogParams(HogParams):
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not SIZE.match(value) or size_bytes(value) < 1024**2:
-            raise ValueError(f"{value!r} is not a size of at least 1m such as 64m")
-        return value
+        return size_at_least(value, "1m")
 
 
 class CpuHogParams(HogParams):
