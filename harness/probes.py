@@ -53,10 +53,6 @@ class LoadResult:
             return 0.0
         return times[min(len(times) - 1, int(fraction * len(times)))]
 
-    @property
-    def median(self) -> float:
-        return statistics.median(response.seconds for response in self.responses) if self.responses else 0.0
-
     def histogram(self) -> str:
         """e.g. '1334x200, 666x502' -- the line a learner reads first."""
         parts = [f"{count}x{status or 'no-response'}" for status, count in sorted(self.statuses.items())]

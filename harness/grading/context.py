@@ -41,12 +41,6 @@ class LabContext:
     def exec(self, service: str, command: list[str] | str) -> tuple[int, str]:
         return self.docker.exec(service, command)
 
-    def containers(self) -> list[Container]:
-        """Every container labelled with this instance, including ones the learner added."""
-        from harness.runtime.docker import INSTANCE_LABEL
-
-        return self.docker.client.containers.list(all=True, filters={"label": f"{INSTANCE_LABEL}={self.instance}"})
-
     def publisher_of(self, host_port: int) -> Container | None:
         """The running container that publishes 127.0.0.1:<host_port>, whoever created it."""
         # one list call (ports included) instead of inspecting every container on the engine

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -96,13 +97,13 @@ class DockerRuntime:
     def preflight(self, stack: Stack) -> list[str]:
         """Every problem that would stop provisioning, each with the way out."""
         try:
-            self.client
+            client = self.client  # connecting is the first check
         except BreakfixError as exc:
             return [str(exc)]
         problems = []
         for image in sorted({service.image for service in stack.services.values()}):
             try:
-                self.client.images.get(image)
+                client.images.get(image)
             except ImageNotFound:
                 problems.append(f"image {image} is missing: run `breakfix images build`")
         ours = {port for port in self._published_ports_of_instance()}
@@ -276,9 +277,7 @@ def compose_command() -> list[str] | None:
     """The compose CLI on this machine, v2 preferred: used by benchmarks to compare against raw compose."""
     docker_cli = shutil.which("docker")
     if docker_cli:
-        import subprocess
-
-        probe = subprocess.run([docker_cli, "compose", "version"], capture_output=True, text=True)
+        probe = subprocess.run([docker_cli, "compose", "version"], check=False, capture_output=True, text=True)
         if probe.returncode == 0:
             return [docker_cli, "compose"]
     legacy = shutil.which("docker-compose")
