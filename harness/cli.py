@@ -14,7 +14,6 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from harness import catalog, doctor, state
@@ -44,6 +43,12 @@ class RichReporter:
 
     def progress(self, message: str) -> None:
         console.print(f"{self._stamp()}   [dim]{message}[/]")
+
+
+def print_markdown(path: Path) -> None:
+    from rich.markdown import Markdown  # a tenth of a second to import: only the commands that print prose pay it
+
+    console.print(Markdown(path.read_text()))
 
 
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,7 +111,7 @@ def show(entry_id: str) -> None:
     manifest = entry.manifest
     console.print(f"[bold]{manifest.title}[/] ({entry.kind} {entry.id}, {manifest.difficulty}, question {manifest.question})")
     console.print(f"tags: {', '.join(manifest.tags)}   requires: {', '.join(manifest.requires) or '-'}   time limit: {manifest.time_limit} min")
-    console.print(Markdown(entry.brief.read_text()))
+    print_markdown(entry.brief)
 
 
 @app.command()
@@ -122,7 +127,7 @@ def start(entry_id: str) -> None:
 
 
 def _hand_over(lifecycle: Lifecycle) -> None:
-    console.print(Markdown(lifecycle.entry.brief.read_text()))
+    print_markdown(lifecycle.entry.brief)
     console.print(f"[bold]workspace:[/] {lifecycle.workspace}")
     for key, value in lifecycle.env().items():
         console.print(f"  {key}={value}", highlight=False)
@@ -183,7 +188,7 @@ def hint() -> None:
     record.hints_used += 1
     state.save(record)
     console.print(f"[bold]hint {record.hints_used}/{len(hints)}[/]")
-    console.print(Markdown(hints[record.hints_used - 1].read_text()))
+    print_markdown(hints[record.hints_used - 1])
 
 
 @app.command()
@@ -205,7 +210,7 @@ def solve(
 ) -> None:
     """Show the reference solution; --apply runs it."""
     lifecycle, record = for_active()
-    console.print(Markdown(lifecycle.entry.solution_doc.read_text()))
+    print_markdown(lifecycle.entry.solution_doc)
     if not apply:
         return
     if not yes and not typer.confirm("Apply the reference fix to your instance (this gives the answer away)?"):

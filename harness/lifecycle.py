@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -67,7 +68,11 @@ class Lifecycle:
         self.reporter = reporter or Silent()
         self.times = StepTimes()
         self.workspace = state.instance_dir(self.instance) / "workspace"
-        self.faults = [faults.build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
+
+    @cached_property
+    def faults(self) -> list[faults.Fault]:
+        """Built on first use: grading a running instance never loads the fault implementations."""
+        return [faults.build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
 
     @property
     def is_scenario(self) -> bool:
@@ -128,6 +133,7 @@ class Lifecycle:
     def preflight(self) -> None:
         with self.times.measure("preflight"):
             self.reporter.step("preflight")
+            _ = self.faults  # a fault with bad parameters fails here, before anything is provisioned
             self._prepare_workspace()
             problems = [problem for runtime in self.runtimes() for problem in runtime.preflight()]
             if problems:

@@ -84,8 +84,9 @@ def http_load(
 ) -> LoadResult:
     """Send `total` GETs cycling through `paths` from `concurrency` keep-alive clients.
 
-    Each client pauses `idle_seconds` after every `idle_every` of its requests: idle gaps are
-    what expose keep-alive mismatches between a proxy and its upstreams. The run stops at
+    Each client pauses `idle_seconds` after every `idle_every` of its requests (the clients at
+    staggered points): idle gaps are what expose keep-alive mismatches between a proxy and its
+    upstreams. The run stops at
     `deadline` seconds or after `max_failures` failed requests, whichever comes first.
     """
     host, port = _loopback(base_url)
@@ -114,11 +115,13 @@ def http_load(
                 result.stopped_early = f"deadline {deadline:.0f}s"
                 stop.set()
 
-    def client() -> None:
+    def client(number: int) -> None:
         connection: http.client.HTTPConnection | None = None
+        # clients idle at staggered points, so the target never sits idle while they all pause
+        offset = number * idle_every // concurrency if idle_every else 0
         sent = 0
         while (index := next_index()) is not None:
-            if idle_every and sent and sent % idle_every == 0:
+            if idle_every and sent and (sent + offset) % idle_every == 0:
                 stop.wait(idle_seconds)  # idle before the next request, never after the last one
             path = prefix + paths[index % len(paths)]
             begin = time.monotonic()
@@ -140,7 +143,7 @@ def http_load(
         if connection:
             connection.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    threads = [threading.Thread(target=client, args=(number,), daemon=True) for number in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -41,6 +41,13 @@ class LabContext:
     def exec(self, service: str, command: list[str] | str) -> tuple[int, str]:
         return self.docker.exec(service, command)
 
+    def processes(self, service: str) -> list[str]:
+        """Command names of the processes running in the service's container (`docker top`: the
+        engine lists them from the host, no exec and no tool inside the container needed)."""
+        listing = self.container(service).top(ps_args="-o pid,comm")
+        column = listing["Titles"].index("COMMAND")
+        return [row[column] for row in listing["Processes"]]
+
     def publisher_of(self, host_port: int) -> Container | None:
         """The running container that publishes 127.0.0.1:<host_port>, whoever created it."""
         # one list call (ports included) instead of inspecting every container on the engine

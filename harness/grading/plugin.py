@@ -7,14 +7,16 @@ Modelled on testinfra's own plugin: checks ask for `lab`, `host`, `http_load` an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import testinfra
 
 from harness import probes
 from harness.grading.context import LabContext
-from harness.runtime.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from harness.runtime.sandbox import Sandbox
 
 _active_context: LabContext | None = None
 
@@ -93,6 +95,8 @@ def inspect(lab: LabContext) -> Callable[[str], dict[str, Any]]:
 @pytest.fixture(scope="session")
 def sandbox(lab: LabContext) -> Iterator[Sandbox]:
     """Runs the learner's code of a lab in throwaway containers with the lab's limits; removes them after the grading run."""
+    from harness.runtime.sandbox import Sandbox  # only labs run code in a sandbox
+
     limits = getattr(lab.entry.manifest, "limits", None)
     with Sandbox(lab.instance, lab.workspace, limits) as box:
         yield box

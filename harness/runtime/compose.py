@@ -30,6 +30,18 @@ class Healthcheck(BaseModel):
     retries: int = 30
     start_period: str = "0s"
 
+    @field_validator("test")
+    @classmethod
+    def _test_form(cls, test: list[str]) -> list[str]:
+        if len(test) < 2 or test[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError(f"{test!r}: write the test as [CMD, program, args...] or [CMD-SHELL, command]")
+        return test
+
+    def command(self) -> list[str]:
+        """The test as a command to exec in the container."""
+        kind, *args = self.test
+        return ["/bin/sh", "-c", " ".join(args)] if kind == "CMD-SHELL" else args
+
 
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -98,27 +110,27 @@ class Stack(BaseModel):
     version: str | None = None
     services: dict[str, Service] = Field(min_length=1)
 
-    def start_order(self) -> list[str]:
-        """Services ordered so every dependency starts first; a cycle is a stack error."""
-        order: list[str] = []
+    def start_levels(self) -> list[list[str]]:
+        """Services in waves: each wave depends only on earlier ones, so a wave can start at once.
+        A cycle or an unknown dependency is a stack error."""
+        depth: dict[str, int] = {}
         visiting: set[str] = set()
 
-        def visit(name: str, chain: tuple[str, ...]) -> None:
-            if name in order:
-                return
+        def level(name: str, chain: tuple[str, ...]) -> int:
+            if name in depth:
+                return depth[name]
             if name in visiting:
                 raise BreakfixError(f"depends_on cycle: {' -> '.join((*chain, name))}")
             if name not in self.services:
                 raise BreakfixError(f"depends_on: unknown service {name!r} (in {chain[-1]})")
             visiting.add(name)
-            for dependency in self.services[name].depends_on:
-                visit(dependency, (*chain, name))
+            depth[name] = 1 + max((level(dependency, (*chain, name)) for dependency in self.services[name].depends_on), default=-1)
             visiting.discard(name)
-            order.append(name)
+            return depth[name]
 
         for name in self.services:
-            visit(name, ())
-        return order
+            level(name, ())
+        return [[name for name in self.services if depth[name] == wave] for wave in range(max(depth.values()) + 1)]
 
 
 def load_stack(path: Path) -> Stack:

@@ -11,8 +11,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -24,6 +26,7 @@ from harness.runtime.compose import Service, Stack, parse_duration
 INSTANCE_LABEL = "breakfix.instance"
 SERVICE_LABEL = "breakfix.service"
 Progress = Callable[[str], None]
+T = TypeVar("T")
 ENGINE_HELP = (
     "no Docker engine reachable. Start one (`sudo systemctl start docker`, or as root: "
     "`apt-get install docker.io && dockerd &`) or set DOCKER_HOST; `breakfix doctor` checks"
@@ -123,11 +126,12 @@ class DockerRuntime:
     # -- provision ------------------------------------------------------------------------------
 
     def provision(self, stack: Stack, stack_dir: Path, progress: Progress = lambda _: None, *, wait: float = 90) -> None:
-        """Create the network, then every service in dependency order, then wait until healthy."""
+        """Create the network, then the services wave by wave (a wave's services start together,
+        after the waves they depend on), then wait until every service is ready."""
         self.client.networks.create(self.network_name, driver="bridge", labels=self.labels())
-        for name in stack.start_order():
-            progress(f"starting {name}")
-            self.client.containers.create(**self._create_args(name, stack.services[name], stack_dir)).start()
+        for wave in stack.start_levels():
+            progress(f"starting {', '.join(wave)}")
+            in_parallel(lambda name: self.client.containers.create(**self._create_args(name, stack.services[name], stack_dir)).start(), wave)
         progress("waiting for services to be healthy")
         self.wait_healthy(stack, timeout=wait)
 
@@ -196,25 +200,34 @@ class DockerRuntime:
         return volumes
 
     def wait_healthy(self, stack: Stack, timeout: float = 90) -> None:
-        """Poll until every service with a healthcheck is healthy and the rest are running."""
+        """Poll until every service with a healthcheck passes it and the rest are running.
+
+        The engine runs a container's first healthcheck only one interval after start; running the
+        same test in the container ourselves sees a service ready as soon as it is."""
         deadline = time.monotonic() + timeout
         pending = list(stack.services)
         while pending:
-            still = []
-            for name in pending:
-                state = self.container(name).attrs["State"]
-                if state["Status"] in ("exited", "dead") and stack.services[name].restart == "no":
-                    logs = self.logs(name, tail=5)
-                    raise BreakfixError(f"service {name} exited with code {state['ExitCode']} while starting:\n{logs}")
-                health = state.get("Health", {}).get("Status")
-                ready = health == "healthy" if health else state["Status"] == "running"
-                if not ready:
-                    still.append(name)
-            pending = still
+            pending = [name for name, ready in zip(pending, in_parallel(lambda name: self._ready(name, stack.services[name]), pending)) if not ready]
             if pending and time.monotonic() > deadline:
                 raise BreakfixError(f"services not healthy after {timeout:.0f}s: {', '.join(pending)} (see `docker logs {self.container_name(pending[0])}`)")
             if pending:
                 time.sleep(0.1)
+
+    def _ready(self, name: str, service: Service) -> bool:
+        container = self.container(name)
+        state = container.attrs["State"]
+        if state["Status"] in ("exited", "dead") and service.restart == "no":
+            raise BreakfixError(f"service {name} exited with code {state['ExitCode']} while starting:\n{self.logs(name, tail=5)}")
+        if state["Status"] != "running" or state["Paused"]:
+            return False
+        if not service.healthcheck or state.get("Health", {}).get("Status") == "healthy":
+            return True
+        try:
+            return container.exec_run(service.healthcheck.command()).exit_code == 0
+        except APIError as exc:
+            if exc.status_code == 409:  # it stopped since we looked: the next round reports why
+                return False
+            raise
 
     # -- running instance -----------------------------------------------------------------------
 
@@ -243,8 +256,22 @@ class DockerRuntime:
         found += [f"volume {v.name}" for v in self.client.volumes.list(filters=self._ours())]
         return found
 
-    def teardown(self) -> None:
-        """Remove every labelled object; raise if anything survives."""
+    def teardown(self, settle: float = 10) -> None:
+        """Remove every labelled object; raise if anything survives.
+
+        A Ctrl-C can land while the engine is still creating an object the client asked for: it
+        shows up only after the first sweep, so sweeps repeat until one finds nothing left."""
+        deadline = time.monotonic() + settle
+        while True:
+            self._sweep()
+            left = self.leftovers()
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
+            time.sleep(0.2)
+
+    def _sweep(self) -> None:
         for container in self.client.containers.list(all=True, filters=self._ours()):
             remove_container(container)
         for network in self.client.networks.list(filters=self._ours()):
@@ -257,9 +284,14 @@ class DockerRuntime:
                 volume.remove(force=True)
             except NotFound:
                 pass
-        left = self.leftovers()
-        if left:
-            raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
+
+
+def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:
+    """`action` for every name at once, results in order. The calls run in worker threads, which
+    a Ctrl-C never interrupts mid-request: the interrupt waits for them, so whatever they create
+    exists before the cleanup that follows looks for it."""
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        return list(pool.map(action, names))
 
 
 def remove_container(container: Container) -> None:

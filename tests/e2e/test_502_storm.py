@@ -85,9 +85,10 @@ def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
 
 def test_ctrl_c_during_provisioning_leaves_nothing() -> None:
     """SIGINT while containers are being created: the run cleans up and exits 130."""
+    docker = DockerRuntime(SCENARIO)
+    docker.teardown()  # the signal goes out when the first container appears: none may be left from before
     process = subprocess.Popen([sys.executable, "-m", "harness.cli", "start", SCENARIO],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    docker = DockerRuntime(SCENARIO)
     deadline = time.monotonic() + 60
     while not any(item.startswith("container") for item in docker.leftovers()):
         assert time.monotonic() < deadline and process.poll() is None, "provisioning never started"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BreakfixError
-from harness.runtime.compose import Stack, load_stack, parse_duration
+from harness.runtime.compose import Healthcheck, Stack, load_stack, parse_duration
 
 
 def stack(**services: dict) -> Stack:
@@ -37,19 +37,29 @@ def test_environment_list_form() -> None:
     assert web.environment == {"A": "1", "B": ""}
 
 
-def test_start_order_puts_dependencies_first() -> None:
-    order = stack(lb={"image": "x", "depends_on": ["app"]}, app={"image": "x", "depends_on": ["db"]}, db={"image": "x"}).start_order()
-    assert order.index("db") < order.index("app") < order.index("lb")
+def test_start_levels_put_dependencies_first() -> None:
+    levels = stack(lb={"image": "x", "depends_on": ["app"]}, app={"image": "x", "depends_on": ["db"]}, db={"image": "x"}).start_levels()
+    assert levels == [["db"], ["app"], ["lb"]]
+
+
+def test_independent_services_share_a_level() -> None:
+    services = {
+        "lb": {"image": "x", "depends_on": ["app-1", "app-2"]},
+        "app-1": {"image": "x"},
+        "app-2": {"image": "x", "depends_on": ["cache"]},
+        "cache": {"image": "x"},
+    }
+    assert stack(**services).start_levels() == [["app-1", "cache"], ["app-2"], ["lb"]]
 
 
 def test_dependency_cycle_is_named() -> None:
     with pytest.raises(BreakfixError, match="cycle: a -> b -> a"):
-        stack(a={"image": "x", "depends_on": ["b"]}, b={"image": "x", "depends_on": ["a"]}).start_order()
+        stack(a={"image": "x", "depends_on": ["b"]}, b={"image": "x", "depends_on": ["a"]}).start_levels()
 
 
 def test_unknown_dependency() -> None:
     with pytest.raises(BreakfixError, match="unknown service 'ghost'"):
-        stack(a={"image": "x", "depends_on": ["ghost"]}).start_order()
+        stack(a={"image": "x", "depends_on": ["ghost"]}).start_levels()
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("1s", 1), ("200ms", 0.2), ("1m30s", 90), ("0s", 0)])
@@ -67,3 +77,16 @@ def test_shipped_stacks_parse() -> None:
 
     for path in content_root().glob("scenarios/*/stack/compose.yaml"):
         assert load_stack(path).services
+
+
+@pytest.mark.parametrize(
+    ("test", "command"),
+    [(["CMD", "curl", "-fsS", "http://127.0.0.1/"], ["curl", "-fsS", "http://127.0.0.1/"]), (["CMD-SHELL", "pgrep nginx || exit 1"], ["/bin/sh", "-c", "pgrep nginx || exit 1"])],
+)
+def test_healthcheck_command(test: list[str], command: list[str]) -> None:
+    assert Healthcheck(test=test).command() == command
+
+
+def test_healthcheck_test_needs_its_form() -> None:
+    with pytest.raises(ValueError, match="CMD-SHELL"):
+        Healthcheck(test=["curl", "http://127.0.0.1/"])
