@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -18,9 +18,12 @@ from rich.table import Table
 
 from harness import catalog, doctor, state
 from harness.errors import BreakfixError
+from harness.catalog import Entry
 from harness.grading import report
-from harness.lifecycle import Lifecycle, for_active
 from harness.manifest import LabManifest
+
+if TYPE_CHECKING:
+    from harness.lifecycle import Lifecycle
 
 app = typer.Typer(help="Hands-on break/fix labs for cloud and infrastructure engineers.", no_args_is_help=True, add_completion=False)
 images_app = typer.Typer(help="The base image every scenario runs on.", no_args_is_help=True)
@@ -43,6 +46,24 @@ class RichReporter:
 
     def progress(self, message: str) -> None:
         console.print(f"{self._stamp()}   [dim]{message}[/]")
+
+
+def active_lifecycle() -> tuple[Lifecycle, state.InstanceState]:
+    # the lifecycle brings pytest, testinfra and the Docker SDK: only commands that drive the instance load it
+    from harness.lifecycle import for_active
+
+    return for_active()
+
+
+def active_entry() -> tuple[Entry, state.InstanceState]:
+    record = state.require_active()
+    return catalog.find(record.entry_id), record
+
+
+def new_lifecycle(entry: Entry, reporter: RichReporter | None) -> Lifecycle:
+    from harness.lifecycle import Lifecycle
+
+    return Lifecycle(entry, reporter)
 
 
 def print_markdown(path: Path) -> None:
@@ -89,7 +110,7 @@ def list_entries(
     table = Table(title="breakfix catalog")
     for column in ("id", "kind", "title", "difficulty", "tags", "question", "requires"):
         table.add_column(column)
-    cache: dict = {}
+    cache = doctor.by_requirement(sorted({requirement for entry in entries for requirement in entry.manifest.requires}))
     for entry in entries:
         manifest = entry.manifest
         missing = doctor.unmet(list(manifest.requires), cache)
@@ -119,7 +140,7 @@ def show(entry_id: str) -> None:
 def start(entry_id: str) -> None:
     """Provision, break, and hand over a scenario (or a lab's workspace)."""
     _sigterm_as_interrupt()
-    lifecycle = Lifecycle(catalog.find(entry_id), RichReporter())
+    lifecycle = new_lifecycle(catalog.find(entry_id), RichReporter())
     started = time.monotonic()
     lifecycle.start()
     console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
@@ -143,12 +164,12 @@ def _hand_over(lifecycle: Lifecycle) -> None:
 @friendly
 def status() -> None:
     """The active instance: elapsed time, hints used, check attempts."""
-    lifecycle, record = for_active()
-    limit = lifecycle.entry.manifest.time_limit * 60
+    entry, record = active_entry()
+    limit = entry.manifest.time_limit * 60
     minutes, seconds = divmod(int(record.elapsed), 60)
     over = " [red](over time)[/]" if record.elapsed > limit else ""
     console.print(f"[bold]{record.entry_id}[/] ({record.kind}) -- {record.phase}")
-    console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(lifecycle.entry.hint_files)}; checks run {len(record.attempts)}")
+    console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
     if record.solved_at:
         console.print(f"[green]solved[/] after {int(record.solved_at - (record.handed_over_at or record.started_at))}s")
 
@@ -160,7 +181,7 @@ def check(
     junit: Annotated[Optional[Path], typer.Option(help="also write JUnit XML to this file")] = None,
 ) -> None:
     """Grade the active instance. Exit 0 only when every condition passes."""
-    lifecycle, record = for_active()
+    lifecycle, record = active_lifecycle()
     if not as_json:
         console.print(f"checking {record.entry_id}...")
     grade = lifecycle.grade(junit=junit)
@@ -180,8 +201,8 @@ def check(
 @friendly
 def hint() -> None:
     """The next progressive hint: where to look, never the fix."""
-    lifecycle, record = for_active()
-    hints = lifecycle.entry.hint_files
+    entry, record = active_entry()
+    hints = entry.hint_files
     if record.hints_used >= len(hints):
         console.print(f"no more hints ({len(hints)} used). `breakfix solve` shows the reference solution.")
         return
@@ -196,7 +217,7 @@ def hint() -> None:
 def reset() -> None:
     """Re-provision and re-inject the active scenario; the clock keeps running."""
     _sigterm_as_interrupt()
-    lifecycle, record = for_active()
+    lifecycle, record = active_lifecycle()
     lifecycle.reporter = RichReporter()
     lifecycle.reset(record)
     console.print("[green]reset done[/]: the system is broken again, as at the start.")
@@ -209,12 +230,13 @@ def solve(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Show the reference solution; --apply runs it."""
-    lifecycle, record = for_active()
-    print_markdown(lifecycle.entry.solution_doc)
+    entry, _ = active_entry()
+    print_markdown(entry.solution_doc)
     if not apply:
         return
     if not yes and not typer.confirm("Apply the reference fix to your instance (this gives the answer away)?"):
         raise typer.Exit(1)
+    lifecycle, _ = active_lifecycle()
     lifecycle.reporter = RichReporter()
     lifecycle.solve()
     console.print("applied; `breakfix check` to see it pass.")
@@ -227,7 +249,7 @@ def stop(force: Annotated[bool, typer.Option(help="forget the instance even if i
     from harness.runtime.aws import stop_emulator_if_unused
 
     try:
-        lifecycle, record = for_active()
+        lifecycle, record = active_lifecycle()
     except BreakfixError:
         if force:
             state.clear()
@@ -248,7 +270,7 @@ def stop(force: Annotated[bool, typer.Option(help="forget the instance even if i
 @friendly
 def env_command() -> None:
     """`export` lines for the active instance: `eval "$(breakfix env)"` points aws, boto3 and terraform at the lab."""
-    lifecycle, _ = for_active()
+    lifecycle, _ = active_lifecycle()
     for key, value in lifecycle.env().items():
         print(f"export {key}={shlex.quote(value)}")
 
@@ -276,7 +298,7 @@ def verify(
         entries = runnable
     results = []
     for entry in entries:
-        lifecycle = Lifecycle(entry, None if as_json else RichReporter())
+        lifecycle = new_lifecycle(entry, None if as_json else RichReporter())
         result = lifecycle.verify(fakes=fakes)
         results.append(result)
         if not as_json:

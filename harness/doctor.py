@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 
@@ -79,16 +80,22 @@ def terraform_findings() -> list[Finding]:
 CHECKS = {"docker": docker_findings, "kind": kind_findings, "aws": aws_findings, "terraform": terraform_findings}
 
 
-def findings(requirements: list[str] | None = None) -> list[Finding]:
-    wanted = requirements or list(CHECKS)
-    result = []
-    for requirement in wanted:
+def by_requirement(requirements: list[str] | None = None) -> dict[str, list[Finding]]:
+    """Findings per requirement, probed side by side: each mostly waits on a tool or the engine."""
+    wanted = list(dict.fromkeys(CHECKS if requirements is None else requirements))
+
+    def probe(requirement: str) -> list[Finding]:
         check = CHECKS.get(requirement)
         if check is None:
-            result.append(Finding(requirement, requirement, False, "not supported on this version of breakfix"))
-        else:
-            result.extend(check())
-    return result
+            return [Finding(requirement, requirement, False, "not supported on this version of breakfix")]
+        return check()
+
+    with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
+        return dict(zip(wanted, pool.map(probe, wanted)))
+
+
+def findings(requirements: list[str] | None = None) -> list[Finding]:
+    return [finding for found in by_requirement(requirements).values() for finding in found]
 
 
 def unmet(requirements: list[str], cache: dict[str, list[Finding]] | None = None) -> list[str]:

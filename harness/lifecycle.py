@@ -23,7 +23,8 @@ from harness import faults, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
 from harness.grading.context import LabContext
-from harness.grading.runner import Grade, run_checks
+from harness.grading.grade import Grade
+from harness.grading.runner import run_checks
 from harness.manifest import FakeFix, ScenarioManifest
 from harness.runtime import Runtime
 from harness.runtime.docker import ComposeStack, DockerRuntime

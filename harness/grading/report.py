@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from harness.grading.runner import Grade
+from harness.grading.grade import Grade
 
 MARKS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "error": "[red]ERROR[/]", "skipped": "[yellow]SKIP[/]"}
 
@@ -34,18 +33,5 @@ def print_text(grade: Grade, console: Console) -> None:
     console.print(summary_line(grade))
 
 
-def as_dict(grade: Grade) -> dict[str, Any]:
-    return {
-        "entry": grade.entry_id,
-        "passed": grade.passed,
-        "seconds": round(grade.seconds, 3),
-        "counts": grade.counts(),
-        "conditions": [
-            {"id": c.id, "title": c.title, "outcome": c.outcome, "message": c.message, "seconds": round(c.seconds, 3)}
-            for c in grade.conditions
-        ],
-    }
-
-
 def as_json(grade: Grade) -> str:
-    return json.dumps(as_dict(grade), indent=2)
+    return json.dumps(grade.as_dict(), indent=2)

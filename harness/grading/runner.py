@@ -7,48 +7,15 @@ import io
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
 from harness.grading import plugin
 from harness.grading.context import LabContext
+from harness.grading.grade import Condition, Grade, Outcome
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One graded condition: the test's docstring is its title, its assertion message what the learner reads."""
-
-    id: str
-    title: str
-    outcome: Outcome
-    message: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class Grade:
-    entry_id: str
-    conditions: list[Condition] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.conditions) and all(c.outcome in ("passed", "skipped") for c in self.conditions)
-
-    def outcome_of(self, condition_id: str) -> Outcome | None:
-        return next((c.outcome for c in self.conditions if c.id == condition_id), None)
-
-    def counts(self) -> dict[str, int]:
-        result = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-        for condition in self.conditions:
-            result[condition.outcome] += 1
-        return result
 
 
 def learner_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

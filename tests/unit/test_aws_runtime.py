@@ -152,3 +152,17 @@ def test_a_lease_from_any_state_dir_keeps_the_emulator_from_being_stopped(monkey
         assert process.wait(timeout=10) is not None
     finally:
         process.kill()
+
+
+def test_preflight_names_a_missing_package_without_importing_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "flask" else real(name, *args))
+    monkeypatch.setenv(aws.ENDPOINT_VARIABLE, "http://127.0.0.1:9")  # the status part: an endpoint that is not there
+    problems = aws.AwsRuntime("test", aws.Emulator(tmp_path)).preflight()
+    assert "python package moto[server] is missing: pip install 'moto[server]'" not in problems, "an external endpoint needs no moto"
+    monkeypatch.delenv(aws.ENDPOINT_VARIABLE)
+    problems = aws.AwsRuntime("test", aws.Emulator(tmp_path)).preflight()
+    assert "python package moto[server] is missing: pip install 'moto[server]'" in problems
+    assert not any("boto3" in problem for problem in problems)

@@ -9,7 +9,8 @@ import pytest
 from harness import catalog
 from harness.grading import report
 from harness.grading.context import LabContext
-from harness.grading.runner import Condition, Grade, run_checks
+from harness.grading.grade import Condition, Grade
+from harness.grading.runner import run_checks
 
 CHECKS = '''
 def test_passes(lab):
