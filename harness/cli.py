@@ -137,12 +137,15 @@ def show(entry_id: str) -> None:
 
 @app.command()
 @friendly
-def start(entry_id: str) -> None:
+def start(
+    entry_id: str,
+    baseline: Annotated[bool, typer.Option("--baseline", help="rerun the healthy-system checks even if this machine passed them today")] = False,
+) -> None:
     """Provision, break, and hand over a scenario (or a lab's workspace)."""
     _sigterm_as_interrupt()
     lifecycle = new_lifecycle(catalog.find(entry_id), RichReporter())
     started = time.monotonic()
-    lifecycle.start()
+    lifecycle.start(reuse_baseline=not baseline)
     console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
     _hand_over(lifecycle)
 

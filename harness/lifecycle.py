@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from harness import faults, state
+from harness import faults, proofs, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
 from harness.grading.context import LabContext
@@ -160,12 +160,26 @@ class Lifecycle:
     def grade(self, *, only: set[str] | None = None, junit: Path | None = None) -> Grade:
         return run_checks(self.context(), self.entry.checks_dir, only=only, junit=junit)
 
-    def baseline(self) -> None:
+    def baseline(self, *, reuse: bool = False) -> None:
+        """Every check passes on the healthy system; with `reuse`, a proof this machine already holds will do."""
         with self.times.measure("baseline"):
+            proof = proofs.key(self.entry.directory, self._image_ids())
+            proven_at = proofs.proven_at(proof) if reuse else None
+            if proven_at is not None:
+                minutes = int(time.time() - proven_at) // 60
+                self.reporter.step("baseline", f"reused: passed on this machine {minutes} min ago (--baseline reruns it)")
+                return
             self.reporter.step("baseline", "checks must pass on the healthy system")
             grade = self.grade()
             if not grade.passed:
                 raise BreakfixError("baseline failed: the healthy system does not pass its checks:\n" + _failures(grade))
+            proofs.record(proof)
+
+    def _image_ids(self) -> list[str]:
+        """The images a stack runs, by content id: a rebuilt image needs a new baseline."""
+        stacks = [runtime for runtime in self.runtimes() if isinstance(runtime, ComposeStack)]
+        images = sorted({service.image for stack in stacks for service in stack.stack.services.values()})
+        return [stacks[0].docker.client.images.get(image).id for image in images] if stacks else []
 
     def inject(self) -> None:
         with self.times.measure("inject"):
@@ -247,18 +261,18 @@ class Lifecycle:
                 state.clear(self.instance)
             raise
 
-    def bring_up_broken(self) -> Grade | None:
+    def bring_up_broken(self, *, reuse_baseline: bool) -> Grade | None:
         """preflight, provision, baseline, inject, confirm -- shared by start, reset and verify.
         A lab's broken state is its starter code: nothing to baseline or inject."""
         self.preflight()
         self.provision()
         if not self.is_scenario:
             return None
-        self.baseline()
+        self.baseline(reuse=reuse_baseline)
         self.inject()
         return self.confirm()
 
-    def start(self) -> state.InstanceState:
+    def start(self, *, reuse_baseline: bool = True) -> state.InstanceState:
         active = state.load_active()
         if active and active.instance != self.instance:
             raise BreakfixError(f"{active.entry_id} is still running: `breakfix stop` first")
@@ -266,7 +280,7 @@ class Lifecycle:
         state.save(record)
         with self.torn_down_on_failure():
             self.teardown()  # anything left from an earlier run of the same id
-            self.bring_up_broken()
+            self.bring_up_broken(reuse_baseline=reuse_baseline)
         record.phase = "running"
         record.handed_over_at = time.time()
         state.save(record)
@@ -276,7 +290,7 @@ class Lifecycle:
         """Re-provision and re-inject, keeping the timer and the hints already used."""
         with self.torn_down_on_failure():
             self.teardown()
-            self.bring_up_broken()
+            self.bring_up_broken(reuse_baseline=True)
         record.phase = "running"
         state.save(record)
 
@@ -296,7 +310,7 @@ class Lifecycle:
         try:
             with self.torn_down_on_failure():
                 self.teardown()
-                self.bring_up_broken()
+                self.bring_up_broken(reuse_baseline=False)  # verify proves the baseline itself, every time
                 if not self.is_scenario:
                     self.starter_fails()
                 self.solve()
@@ -327,7 +341,7 @@ class Lifecycle:
         with self.times.measure(f"fake:{fake.id}"):
             self.reporter.step(f"fake fix {fake.id}", fake.summary)
             self.teardown()
-            self.bring_up_broken()
+            self.bring_up_broken(reuse_baseline=True)  # this verify run has just proven it
             if not self.is_scenario:
                 self.run_script(self.entry.solve_script, "reference solution")  # a lab's fake is a wrong variant of it
             self.run_script(self.entry.directory / fake.script, f"fake fix {fake.id}")

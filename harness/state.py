@@ -51,7 +51,7 @@ def instance_dir(instance: str) -> Path:
     return instances_root() / instance
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w") as stream:
@@ -60,7 +60,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def save(state: InstanceState) -> None:
-    _write_atomic(state_dir() / ACTIVE_FILE, state.model_dump_json(indent=2))
+    write_atomic(state_dir() / ACTIVE_FILE, state.model_dump_json(indent=2))
 
 
 def load_active() -> InstanceState | None:

@@ -47,6 +47,7 @@ def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
     started = breakfix("start", SCENARIO)
     assert started.returncode == 0, started.stdout + started.stderr
     assert "ready in" in started.stdout and "502 Bad Gateway" in started.stdout
+    assert "checks must pass on the healthy system" in started.stdout, "the first start on a machine runs the baseline"
     try:
         failing = breakfix("check", "--json")
         assert failing.returncode == 1
@@ -64,6 +65,7 @@ def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
         breakfix("solve", "--apply", "--yes", check=True)
         reset = breakfix("reset")
         assert reset.returncode == 0 and "broken again" in reset.stdout, reset.stderr
+        assert "baseline reused: passed on this machine" in reset.stdout, "the start's proof is reused"
         assert breakfix("check").returncode == 1
         assert "hints used 1/3" in breakfix("status").stdout
 
