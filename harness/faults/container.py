@@ -82,8 +82,24 @@ class CpuLimitParams(ServiceParams):
     cpus: float = Field(gt=0, le=64)
 
 
+class RestartedOnRevert(Fault):
+    """A fault that takes the container down; revert starts it again if it ran before."""
+
+    params: ServiceParams
+
+    def revert(self, ctx: FaultContext) -> None:
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        container = ctx.docker.container(self.params.service)
+        container.reload()
+        if saved["was_running"] and container.status != "running":
+            container.start()
+        ctx.forget(self.key)
+
+
 @register
-class ContainerStop(Fault):
+class ContainerStop(RestartedOnRevert):
     kind = "container-stop"
     Params = StopParams
     params: StopParams
@@ -94,17 +110,9 @@ class ContainerStop(Fault):
             ctx.save(self.key, {"was_running": container.status == "running"})
         container.stop(timeout=self.params.timeout)
 
-    def revert(self, ctx: FaultContext) -> None:
-        saved = ctx.load(self.key)
-        if saved is None:
-            return
-        if saved["was_running"]:
-            ctx.docker.container(self.params.service).start()
-        ctx.forget(self.key)
-
 
 @register
-class ContainerKill(Fault):
+class ContainerKill(RestartedOnRevert):
     """A signal to the container's main process, as `docker kill --signal` sends it."""
 
     kind = "container-kill"
@@ -118,16 +126,6 @@ class ContainerKill(Fault):
         ctx.save(self.key, {"was_running": container.status == "running"})
         if container.status == "running":
             container.kill(signal=self.params.signal)
-
-    def revert(self, ctx: FaultContext) -> None:
-        saved = ctx.load(self.key)
-        if saved is None:
-            return
-        container = ctx.docker.container(self.params.service)
-        container.reload()
-        if saved["was_running"] and container.status != "running":
-            container.start()
-        ctx.forget(self.key)
 
 
 @register
