@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import catalog, doctor, state
-from harness.errors import BreakfixError
 from harness.catalog import Entry
+from harness.errors import BreakfixError
 from harness.grading import report
 from harness.manifest import LabManifest
 

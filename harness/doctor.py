@@ -91,7 +91,7 @@ def by_requirement(requirements: list[str] | None = None) -> dict[str, list[Find
         return check()
 
     with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
-        return dict(zip(wanted, pool.map(probe, wanted)))
+        return dict(zip(wanted, pool.map(probe, wanted), strict=True))
 
 
 def findings(requirements: list[str] | None = None) -> list[Finding]:

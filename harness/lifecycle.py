@@ -14,14 +14,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from harness import faults, proofs, state
+from harness import proofs, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
+from harness.faults import Fault, FaultContext, build
 from harness.grading.context import LabContext
 from harness.grading.grade import Grade
 from harness.grading.runner import run_checks
@@ -71,9 +72,9 @@ class Lifecycle:
         self.workspace = state.instance_dir(self.instance) / "workspace"
 
     @cached_property
-    def faults(self) -> list[faults.Fault]:
+    def faults(self) -> list[Fault]:
         """Built on first use: grading a running instance never loads the fault implementations."""
-        return [faults.build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
+        return [build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
 
     @property
     def is_scenario(self) -> bool:
@@ -117,8 +118,8 @@ class Lifecycle:
     def context(self) -> LabContext:
         return LabContext(self.instance, self.entry, self.workspace)
 
-    def fault_context(self) -> faults.FaultContext:
-        return faults.FaultContext(
+    def fault_context(self) -> FaultContext:
+        return FaultContext(
             DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace,
             self.runtimes(),
         )

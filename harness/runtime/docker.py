@@ -117,7 +117,7 @@ class DockerRuntime:
         return problems
 
     def _published_ports_of_instance(self) -> list[int]:
-        ports = []
+        ports: list[int] = []
         for container in self.client.containers.list(all=True, filters={"label": f"{INSTANCE_LABEL}={self.instance}"}):
             for bindings in (container.attrs["HostConfig"].get("PortBindings") or {}).values():
                 ports.extend(int(binding["HostPort"]) for binding in bindings or [])
@@ -207,7 +207,8 @@ class DockerRuntime:
         deadline = time.monotonic() + timeout
         pending = list(stack.services)
         while pending:
-            pending = [name for name, ready in zip(pending, in_parallel(lambda name: self._ready(name, stack.services[name]), pending)) if not ready]
+            ready = in_parallel(lambda name: self._ready(name, stack.services[name]), pending)
+            pending = [name for name, is_ready in zip(pending, ready, strict=True) if not is_ready]
             if pending and time.monotonic() > deadline:
                 raise BreakfixError(f"services not healthy after {timeout:.0f}s: {', '.join(pending)} (see `docker logs {self.container_name(pending[0])}`)")
             if pending:
@@ -259,8 +260,9 @@ class DockerRuntime:
     def teardown(self, settle: float = 10) -> None:
         """Remove every labelled object; raise if anything survives.
 
-        A Ctrl-C can land while the engine is still creating an object the client asked for: it
-        shows up only after the first sweep, so sweeps repeat until one finds nothing left."""
+        An object can outlive a sweep (one whose removal the engine had already begun, or one it
+        was still creating when a Ctrl-C cut its client short), so sweeps repeat until one finds
+        nothing left."""
         deadline = time.monotonic() + settle
         while True:
             self._sweep()

@@ -35,7 +35,7 @@ from harness.errors import BreakfixError
 from harness.manifest import SandboxLimits
 from harness.paths import state_dir
 from harness.runtime import Progress
-from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, size_bytes, connect, remove_container
+from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, connect, remove_container, size_bytes
 from harness.runtime.sandbox_results import (
     OUTPUT_LIMIT,
     CaseResult,
