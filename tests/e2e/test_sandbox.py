@@ -126,6 +126,10 @@ def test_serve_and_service_share_an_internal_network(box: Sandbox) -> None:
             assert server.url.startswith("http://127.0.0.1:")
             with urllib.request.urlopen(server.url + "/via", timeout=5) as response:
                 assert response.read() == b"backend"
+            # the engine's log pipe delivers the server's line a moment after the response
+            deadline = time.monotonic() + 10
+            while "GET /via" not in server.logs() and time.monotonic() < deadline:
+                time.sleep(0.1)
             assert "GET /via" in server.logs()
 
 
