@@ -168,7 +168,7 @@ class Lifecycle:
             proven_at = proofs.proven_at(proof) if reuse else None
             if proven_at is not None:
                 minutes = int(time.time() - proven_at) // 60
-                self.reporter.step("baseline", f"reused: passed on this machine {minutes} min ago (--baseline reruns it)")
+                self.reporter.step("baseline", f"reused (passed here {minutes} min ago; --baseline reruns it)")
                 return
             self.reporter.step("baseline", "checks must pass on the healthy system")
             grade = self.grade()

@@ -65,7 +65,7 @@ def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
         breakfix("solve", "--apply", "--yes", check=True)
         reset = breakfix("reset")
         assert reset.returncode == 0 and "broken again" in reset.stdout, reset.stderr
-        assert "baseline reused: passed on this machine" in reset.stdout, "the start's proof is reused"
+        assert "baseline reused (passed here" in reset.stdout, "the start's proof is reused"
         assert breakfix("check").returncode == 1
         assert "hints used 1/3" in breakfix("status").stdout
 
