@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import signal
-import sys
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -66,6 +65,11 @@ def new_lifecycle(entry: Entry, reporter: RichReporter | None) -> Lifecycle:
     return Lifecycle(entry, reporter)
 
 
+def findings_for(entries: list[Entry]) -> dict[str, list[doctor.Finding]]:
+    """This machine's findings for every requirement the entries declare, each probed once."""
+    return doctor.by_requirement(sorted({requirement for entry in entries for requirement in entry.manifest.requires}))
+
+
 def print_markdown(path: Path) -> None:
     from rich.markdown import Markdown  # a tenth of a second to import: only the commands that print prose pay it
 
@@ -110,10 +114,10 @@ def list_entries(
     table = Table(title="breakfix catalog")
     for column in ("id", "kind", "title", "difficulty", "tags", "question", "requires"):
         table.add_column(column)
-    cache = doctor.by_requirement(sorted({requirement for entry in entries for requirement in entry.manifest.requires}))
+    machine = findings_for(entries)
     for entry in entries:
         manifest = entry.manifest
-        missing = doctor.unmet(list(manifest.requires), cache)
+        missing = doctor.unmet(list(manifest.requires), machine)
         needs = ", ".join(manifest.requires) or "-"
         met = f"[green]✓[/] {needs}" if not missing else f"[red]✗[/] missing {', '.join(missing)}"
         table.add_row(entry.id, entry.kind, manifest.title, manifest.difficulty, ", ".join(manifest.tags), manifest.question, met)
@@ -290,10 +294,10 @@ def verify(
     entries = catalog.discover() if entry_ids == ["all"] else [catalog.find(i) for i in entry_ids]
     if entry_ids == ["all"]:
         # `all` proves what this machine can run and says what it skipped; a named entry is never skipped
-        cache: dict = {}
+        machine = findings_for(entries)
         runnable = []
         for entry in entries:
-            missing = doctor.unmet(list(entry.manifest.requires), cache)
+            missing = doctor.unmet(list(entry.manifest.requires), machine)
             if missing:
                 console.print(f"[yellow]skipped[/] {entry.id}: this machine lacks {', '.join(missing)} (`breakfix doctor`)")
             else:
@@ -346,4 +350,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -98,16 +98,6 @@ def findings(requirements: list[str] | None = None) -> list[Finding]:
     return [finding for found in by_requirement(requirements).values() for finding in found]
 
 
-def unmet(requirements: list[str], cache: dict[str, list[Finding]] | None = None) -> list[str]:
-    """Names of requirements with a failing finding; `cache` avoids probing the same thing per row."""
-    missing = []
-    for requirement in requirements:
-        if cache is not None and requirement in cache:
-            found = cache[requirement]
-        else:
-            found = findings([requirement])
-            if cache is not None:
-                cache[requirement] = found
-        if not all(finding.ok for finding in found):
-            missing.append(requirement)
-    return missing
+def unmet(requirements: list[str], found: dict[str, list[Finding]]) -> list[str]:
+    """Names of requirements with a failing finding in `found` (from `by_requirement`)."""
+    return [requirement for requirement in requirements if not all(finding.ok for finding in found[requirement])]

@@ -177,10 +177,8 @@ class Lifecycle:
             proofs.record(proof)
 
     def _image_ids(self) -> list[str]:
-        """The images a stack runs, by content id: a rebuilt image needs a new baseline."""
-        stacks = [runtime for runtime in self.runtimes() if isinstance(runtime, ComposeStack)]
-        images = sorted({service.image for stack in stacks for service in stack.stack.services.values()})
-        return [stacks[0].docker.client.images.get(image).id for image in images] if stacks else []
+        """The images the stack runs: a rebuilt image needs a new baseline."""
+        return [image for runtime in self.runtimes() if isinstance(runtime, ComposeStack) for image in runtime.image_ids()]
 
     def inject(self) -> None:
         with self.times.measure("inject"):

@@ -337,6 +337,10 @@ class ComposeStack:
     def preflight(self) -> list[str]:
         return self.docker.preflight(self.stack)
 
+    def image_ids(self) -> list[str]:
+        """The stack's images by content id: what a rebuilt image changes."""
+        return [self.docker.client.images.get(image).id for image in sorted({service.image for service in self.stack.services.values()})]
+
     def provision(self, progress: Progress) -> None:
         self.docker.provision(self.stack, self.stack_file.parent, progress)
 
