@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.catalog import Entry
 
 
 def docker_engine_problem() -> str | None:
@@ -40,3 +42,17 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("BREAKFIX_STATE_DIR", str(state))
     yield state
+
+
+@pytest.fixture
+def rejected_fakes() -> Callable[[Entry], dict[str, list[str]]]:
+    """rejected_fakes(entry) runs `verify --fakes`, requires every declared fake to have been applied
+    and rejected, and returns the checks that failed for each one."""
+    from harness.lifecycle import Lifecycle
+
+    def run(entry: Entry) -> dict[str, list[str]]:
+        rejected = dict(Lifecycle(entry).verify(fakes=True).fakes)
+        assert set(rejected) == {fake.id for fake in entry.manifest.fake_fixes}
+        return rejected
+
+    return run

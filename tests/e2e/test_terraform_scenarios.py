@@ -85,12 +85,10 @@ def test_port_taken_by_something_else_is_a_one_line_error() -> None:
         server.server_close()
 
 
-def test_stale_lock_verify_rejects_every_fake(isolated_state: Path) -> None:
+def test_stale_lock_verify_rejects_every_fake(isolated_state: Path, rejected_fakes) -> None:
     """healthy passes, both locks real, solution passes, each fake caught by its own check, nothing left."""
     entry = catalog.find("terraform-stale-lock")
-    report = Lifecycle(entry).verify(fakes=True)
-    rejected = dict(report.fakes)
-    assert set(rejected) == {fake.id for fake in entry.manifest.fake_fixes}
+    rejected = rejected_fakes(entry)
     assert {"test_no_state_lost", "test_state_history_intact"} <= set(rejected["delete-state"])
     assert "test_staging_apply_finished_cleanly" in rejected["force-unlock-everything"]
     assert "test_prod_is_not_locked" in rejected["lock-false-apply"]
@@ -98,12 +96,11 @@ def test_stale_lock_verify_rejects_every_fake(isolated_state: Path) -> None:
     assert_nothing_left(entry.id, isolated_state)
 
 
-def test_corrupted_state_verify_rejects_every_fake_on_the_same_emulator(isolated_state: Path) -> None:
+def test_corrupted_state_verify_rejects_every_fake_on_the_same_emulator(isolated_state: Path, rejected_fakes) -> None:
     entry = catalog.find("terraform-corrupted-state")
     emulator = Emulator()
     before = emulator.pid()
-    report = Lifecycle(entry).verify(fakes=True)
-    rejected = dict(report.fakes)
+    rejected = rejected_fakes(entry)
     assert {"test_lineage_unchanged", "test_resources_unchanged"} <= set(rejected["reapply-from-empty"])
     assert {"test_resources_unchanged", "test_plan_is_clean"} <= set(rejected["restore-oldest-version"])
     if before is not None:
