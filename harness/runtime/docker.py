@@ -7,11 +7,12 @@ everything by label, then prove nothing is left -- even after a Ctrl-C between t
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +28,7 @@ INSTANCE_LABEL = "breakfix.instance"
 SERVICE_LABEL = "breakfix.service"
 Progress = Callable[[str], None]
 T = TypeVar("T")
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 ENGINE_HELP = (
     "no Docker engine reachable. Start one (`sudo systemctl start docker`, or as root: "
     "`apt-get install docker.io && dockerd &`) or set DOCKER_HOST; `breakfix doctor` checks"
@@ -252,7 +254,7 @@ class DockerRuntime:
 
     def leftovers(self) -> list[str]:
         """Everything still labelled with this instance: must be empty after teardown."""
-        found = [f"container {c.name}" for c in self.client.containers.list(all=True, filters=self._ours())]
+        found = [f"container {c.name}" for c in self.client.containers.list(all=True, filters=self._ours(), ignore_removed=True)]
         found += [f"network {n.name}" for n in self.client.networks.list(filters=self._ours())]
         found += [f"volume {v.name}" for v in self.client.volumes.list(filters=self._ours())]
         return found
@@ -260,9 +262,9 @@ class DockerRuntime:
     def teardown(self, settle: float = 10) -> None:
         """Remove every labelled object; raise if anything survives.
 
-        An object can outlive a sweep (one whose removal the engine had already begun, or one it
-        was still creating when a Ctrl-C cut its client short), so sweeps repeat until one finds
-        nothing left."""
+        An object can outlive a sweep: the engine may still be removing a container (it vanishes
+        between a listing and a look at it, and its network stays busy meanwhile), so sweeps
+        repeat until one finds nothing left."""
         deadline = time.monotonic() + settle
         while True:
             self._sweep()
@@ -274,13 +276,16 @@ class DockerRuntime:
             time.sleep(0.2)
 
     def _sweep(self) -> None:
-        for container in self.client.containers.list(all=True, filters=self._ours()):
+        for container in self.client.containers.list(all=True, filters=self._ours(), ignore_removed=True):
             remove_container(container)
         for network in self.client.networks.list(filters=self._ours()):
             try:
                 network.remove()
             except NotFound:
                 pass
+            except APIError as exc:
+                if exc.status_code != 403:
+                    raise  # 403: a container still leaving it; the next sweep removes the network
         for volume in self.client.volumes.list(filters=self._ours()):
             try:
                 volume.remove(force=True)
@@ -289,11 +294,38 @@ class DockerRuntime:
 
 
 def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:
-    """`action` for every name at once, results in order. The calls run in worker threads, which
-    a Ctrl-C never interrupts mid-request: the interrupt waits for them, so whatever they create
-    exists before the cleanup that follows looks for it."""
-    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-        return list(pool.map(action, names))
+    """`action` for every name at once, results in order.
+
+    The calls run in worker threads, which a Ctrl-C never interrupts mid-request, and an interrupt
+    waits for every call already made, so whatever they create exists before the cleanup that
+    follows looks for it. Interrupts are held back while the workers start: an interrupt inside
+    Thread.start() (as ThreadPoolExecutor does it) leaves a running worker nobody waits for."""
+    results: dict[int, T] = {}
+    failures: list[BaseException] = []
+
+    def run(index: int, name: str) -> None:
+        try:
+            results[index] = action(name)
+        except BaseException as exc:  # handed to the caller below, whatever it is
+            failures.append(exc)
+
+    workers = [threading.Thread(target=run, args=(index, name), daemon=True) for index, name in enumerate(names)]
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)  # the workers inherit the mask: only this thread takes a Ctrl-C
+    try:
+        for worker in workers:
+            worker.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
+        for worker in workers:
+            worker.join()
+    except BaseException:
+        for worker in workers:
+            worker.join()  # a Ctrl-C here still waits for the calls in flight
+        raise
+    if failures:
+        raise failures[0]
+    return [results[index] for index in range(len(names))]
 
 
 def remove_container(container: Container) -> None:
