@@ -7,11 +7,22 @@ validate never reaches the lifecycle, and the error names the file, the field an
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any, Literal
+import types
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import BreakfixError
 
@@ -21,8 +32,180 @@ QUESTION_ID = re.compile(r"^[BCDT]\d{1,2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
 
 
-class Strict(BaseModel):
+# Bounds on what an author's files may be: a manifest or compose file is a few KB and a handful of
+# levels deep; anything far beyond is a mistake (or an attack) to refuse with a clear line, not a
+# RecursionError, a MemoryError or ENAMETOOLONG from deep inside a library.
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_NODES = 100_000  # YAML nodes once aliases are expanded: refuses "billion laughs" documents
+MAX_PATH = 200
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A file's UTF-8 text, at most `limit` bytes; any problem is a BreakfixError naming the file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise BreakfixError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise BreakfixError(f"{path}: larger than {limit // 1024} KiB -- too big for a file of this kind")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BreakfixError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}) -- save it as UTF-8") from None
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys (it keeps the last one silently) and deep nesting
+    (its composer recurses once per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` then explicit keys: overriding merged keys is what merges are for
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: the base constructor names it
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first + 1})", key_node.start_mark
+                    )
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many nodes the document has once every alias is expanded (recursion depth is bounded by MAX_DEPTH)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise yaml.composer.ComposerError(None, None, "an alias refers to a node that contains it", node.start_mark)
+    open_nodes.add(id(node))
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(key, sizes, open_nodes) + _expanded_size(value, sizes, open_nodes) for key, value in node.value)
+    open_nodes.discard(id(node))
+    sizes[id(node)] = min(size, MAX_NODES + 1)
+    if size > MAX_NODES:
+        raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES} values once aliases are expanded", node.start_mark)
+    return sizes[id(node)]
+
+
+def _yaml_problem(exc: yaml.YAMLError, path: Path) -> str:
+    """One line: the file, where, and what, without PyYAML's multi-line context."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"{path}: position {exc.position} invalid YAML: unacceptable character #x{exc.character:04x}"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{path}:{where} invalid YAML: {' '.join(str(problem).split())}"
+
+
+def load_yaml(path: Path) -> Any:
+    """One YAML document from an author's file: bounded in size, depth and expansion, UTF-8, no duplicate keys.
+    Every problem is a one-line BreakfixError naming the file (and the line where YAML knows it)."""
+    text = read_text(path)
+    loader = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, set())
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise BreakfixError(_yaml_problem(exc, path)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(choice, bool) for choice in get_args(annotation))
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_admits_bool(member) for member in get_args(annotation))
+    return False
+
+
+def _numeric(annotation: Any) -> bool:
+    if annotation in (int, float):
+        return True
+    return get_origin(annotation) in (Union, types.UnionType) and any(_numeric(member) for member in get_args(annotation))
+
+
+class NoBoolNumbers(BaseModel):
+    """Pydantic's lax mode reads `true` as 1 in an int or float field (`time_limit: true` was 1 minute);
+    numbers written as strings ("64") stay accepted, as the labs' YAML uses them."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation) and not _admits_bool(field.annotation):
+            raise ValueError(f"{str(value).lower()} is not a number")
+        return value
+
+
+class Strict(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# bidi overrides and isolates reorder what a terminal shows (a title could read as something else)
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def _plain_text(value: str, allow_newlines: bool) -> str:
+    for character in value:
+        if character in _BIDI or (unicodedata.category(character) in ("Cc", "Cf") and not (allow_newlines and character in "\n\t")):
+            raise ValueError(f"contains the control character U+{ord(character):04X} -- write plain text")
+    return value
+
+
+Line = Annotated[str, AfterValidator(lambda value: _plain_text(value, allow_newlines=False))]
+Prose = Annotated[str, AfterValidator(lambda value: _plain_text(value, allow_newlines=True))]
+
+
+def _inside_entry(value: str) -> str:
+    """The syntax half of "inside the entry directory"; the catalog resolves symlinks on disk."""
+    if len(value) > MAX_PATH:
+        raise ValueError(f"a path of {len(value)} characters; at most {MAX_PATH}")
+    _plain_text(value, allow_newlines=False)
+    path = PurePosixPath(value)
+    if path.is_absolute() or value.startswith("~"):
+        raise ValueError(f"{value!r}: must be relative to the entry directory, not absolute")
+    if ".." in path.parts:
+        raise ValueError(f"{value!r}: must stay inside the entry directory (no '..')")
+    if not path.parts:
+        raise ValueError("names no file")
+    return value
+
+
+EntryPath = Annotated[str, AfterValidator(_inside_entry)]
 
 
 class FaultSpec(Strict):
@@ -36,8 +219,8 @@ class FakeFix(Strict):
     """A tempting non-fix the checks must reject; `script` is applied to the broken system."""
 
     id: str
-    summary: str
-    script: str
+    summary: Line
+    script: EntryPath
 
     @field_validator("id")
     @classmethod
@@ -55,6 +238,17 @@ class Confirm(Strict):
     interval: float = Field(default=1, gt=0, le=30)
 
 
+class SettleSpec(Strict):
+    """A readiness condition the engine waits for (bounded) before every grading run: `command` in the
+    service's container exits 0 once the service is live. Liveness only -- never the graded property,
+    or a failing check would be retried until it passes."""
+
+    what: str = Field(min_length=3, max_length=80, description='completes "waiting for ...", e.g. "pricing to answer again"')
+    service: str
+    command: list[str] = Field(min_length=1)
+    timeout: float = Field(default=10, gt=0, le=120, description="seconds; past it grading goes ahead and says so")
+
+
 class Entrypoint(Strict):
     """What the learner talks to: a service's published port on 127.0.0.1."""
 
@@ -64,25 +258,41 @@ class Entrypoint(Strict):
     @field_validator("url")
     @classmethod
     def _loopback_only(cls, value: str) -> str:
-        if not re.match(r"^https?://127\.0\.0\.1:\d+(/.*)?$", value):
-            raise ValueError("must be http(s)://127.0.0.1:<port>[/path] -- breakfix serves on loopback only")
+        match = re.match(r"^https?://127\.0\.0\.1:(\d{1,5})(/\S*)?$", value)
+        if not match:
+            raise ValueError("must be http(s)://127.0.0.1:PORT or http(s)://127.0.0.1:PORT/PATH -- breakfix serves on loopback only")
+        if not 1 <= int(match[1]) <= 65535:
+            raise ValueError(f"port {int(match[1])} is not between 1 and 65535")
         return value
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split(":")[2].split("/")[0])
 
 
 class Manifest(Strict):
     """Fields common to scenarios and labs."""
 
     id: str
-    title: str = Field(min_length=3, max_length=80)
-    summary: str = Field(min_length=10)
+    title: Line = Field(min_length=3, max_length=80)
+    summary: Prose = Field(min_length=10, max_length=2000)
     difficulty: Difficulty
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Annotated[Line, Field(min_length=1, max_length=40)]] = Field(default_factory=list)
     question: str
     time_limit: int = Field(default=30, gt=0, le=480, description="minutes")
     requires: list[Requirement] = Field(default_factory=list)
-    hints: list[str] = Field(default_factory=list, description="hint files in the order they are given")
+    hints: list[EntryPath] = Field(default_factory=list, description="hint files in the order they are given")
     check_timeout: float = Field(default=120, gt=0, le=1800, description="seconds for one grading run")
     fake_fixes: list[FakeFix] = Field(default_factory=list, description="non-fixes (or wrong implementations) the checks must reject")
+
+    @field_validator("fake_fixes")
+    @classmethod
+    def _unique_fake_ids(cls, fakes: list[FakeFix]) -> list[FakeFix]:
+        ids = [fake.id for fake in fakes]
+        repeated = sorted({fake_id for fake_id in ids if ids.count(fake_id) > 1})
+        if repeated:
+            raise ValueError(f"fake fix id(s) used more than once: {', '.join(repeated)}")
+        return fakes
 
     @field_validator("id")
     @classmethod
@@ -106,19 +316,44 @@ class TerraformSpec(Strict):
     state_key: str = Field(default="terraform.tfstate", pattern=r"^[a-z0-9][a-z0-9/_.-]*\.tfstate$")
 
 
+class HostMount(Strict):
+    """A bind mount of a host path outside the stack directory: allowed only with the author's reason."""
+
+    path: str = Field(pattern=r"^/", max_length=MAX_PATH, description="the absolute host path, as written in the stack")
+    reason: Line = Field(min_length=20, description="why the scenario needs this much of the learner's machine")
+
+
 class ScenarioManifest(Manifest):
     kind: Literal["scenario"] = "scenario"
-    stack: str = "stack/compose.yaml"
-    services: list[str] = Field(min_length=1)
+    stack: EntryPath = "stack/compose.yaml"
+    services: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(min_length=1)
     entrypoint: Entrypoint | None = None
     faults: list[FaultSpec] = Field(min_length=1)
     confirm: Confirm
     terraform: TerraformSpec = Field(default_factory=TerraformSpec, description="used when requires has terraform")
+    settle: list[SettleSpec] = Field(default_factory=list, description="readiness conditions beyond the runtimes' own")
+    host_mounts: list[HostMount] = Field(
+        default_factory=list, description="host paths outside the stack a service may bind-mount (/, the Docker socket, ...), each with its reason"
+    )
+
+    @field_validator("stack")
+    @classmethod
+    def _stack_in_its_own_folder(cls, value: str) -> str:
+        if len(PurePosixPath(value).parts) < 2:
+            raise ValueError(f"{value!r}: the stack must be inside a folder of its own (e.g. stack/compose.yaml): the learner's workspace is a copy of that folder")
+        return value
 
     @model_validator(mode="after")
     def _entrypoint_is_a_service(self) -> ScenarioManifest:
         if self.entrypoint and self.entrypoint.service not in self.services:
             raise ValueError(f"entrypoint.service {self.entrypoint.service!r} is not one of services {self.services}")
+        return self
+
+    @model_validator(mode="after")
+    def _settle_services_exist(self) -> ScenarioManifest:
+        unknown = sorted({spec.service for spec in self.settle} - set(self.services))
+        if unknown:
+            raise ValueError(f"settle: service(s) {', '.join(unknown)} not among services {self.services}")
         return self
 
 
@@ -134,7 +369,7 @@ class SandboxLimits(Strict):
 class LabManifest(Manifest):
     kind: Literal["lab"] = "lab"
     language: Literal["python"] = "python"
-    entry: str = Field(description="the file in starter/ the learner implements")
+    entry: EntryPath = Field(description="the file in starter/ the learner implements")
     limits: SandboxLimits = Field(default_factory=SandboxLimits, description="sandbox limits: memory, cpus, pids, seconds")
 
 
@@ -142,11 +377,17 @@ AnyManifest = ScenarioManifest | LabManifest
 MANIFEST_FILES = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
 
 
-def _describe(error: ValidationError, path: Path) -> str:
+def _field_name(part: str | int) -> str:
+    # an author's key can hold anything, a newline included: the message stays one line
+    return str(part) if isinstance(part, int) or re.fullmatch(r"[\w.-]+", part) else repr(part)
+
+
+def describe(error: ValidationError, path: Path, prefix: str = "") -> str:
+    """A validation error as one line: the file, then `field: problem` for each problem."""
     problems = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problems.append(f"{where}: {item['msg']}")
+        where = prefix + ".".join(_field_name(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
     return f"{path}: " + "; ".join(problems)
 
 
@@ -155,20 +396,13 @@ def load_manifest(path: Path) -> AnyManifest:
     model = MANIFEST_FILES.get(path.name)
     if model is None:
         raise BreakfixError(f"{path}: not a manifest (expected one of {', '.join(MANIFEST_FILES)})")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise BreakfixError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    except OSError as exc:
-        raise BreakfixError(f"{path}: cannot read: {exc.strerror}") from None
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise BreakfixError(f"{path}: must be a mapping of fields, got {type(data).__name__}")
     try:
         manifest = model.model_validate(data)
     except ValidationError as exc:
-        raise BreakfixError(_describe(exc, path)) from None
+        raise BreakfixError(describe(exc, path)) from None
     if manifest.id != path.parent.name:
         raise BreakfixError(f"{path}: id: {manifest.id!r} must match its directory name {path.parent.name!r}")
     return manifest
