@@ -98,22 +98,48 @@ def functional() -> None:
 
     @check("malformed")
     def _() -> str | None:
-        bad: list[Any] = [["not", "a", "dict"], {"source": "api", "name": "X"}, alert("100"), alert(True), alert(float("nan")),  # type: ignore[arg-type]
-                          {"ts": 1e9, "source": "", "name": "X"}, {"ts": 1, "source": "api"},
-                          {"ts": 1, "source": "api", "name": "X", "labels": ["a"]}, {"ts": 1, "source": "api", "name": "X", "labels": {"a": 1}}]
         dedup = new()
+        seeded = dedup.push(alert(1000, source="seed"))  # watermark 940 from here on
         problems = []
-        for item in bad:
+        for item in malformed_alerts():
             try:
                 dedup.push(item)
                 problems.append(f"push({item!r}): expected ValueError, nothing raised")
             except ValueError:
                 pass
-        emitted = dedup.push(alert(0)) + dedup.push(alert(1000)) + dedup.flush()
-        problems.append(expect("after the malformed alerts (one with ts 1e9), valid alerts at ts 0 and 1000: notifications (a "
-                               "rejected alert must not move the watermark)", times(emitted), [0, 1000]))
-        problems.append(expect("dropped_late after that", getattr(dedup, "dropped_late", None), 0))
+        emitted = seeded + dedup.push(alert(970)) + dedup.push(alert(2000)) + dedup.flush()
+        problems.append(expect(f"after alert ts 1000 (watermark 940), {len(malformed_alerts())} malformed alerts (every kind of rule 6, "
+                               "those with a ts once with ts 1e9 and once with ts 10), then valid "
+                               "alerts at ts 970 and 2000: the ts of the notifications (a rejected alert must not move the watermark, "
+                               "be decided or be notified)", times(emitted), [970, 1000, 2000]))
+        problems.append(expect("dropped_late after that (a malformed alert is not counted as late, whatever its ts)",
+                               getattr(dedup, "dropped_late", None), 0))
         return first(*problems)
+
+    @check("end_of_stream")
+    def _() -> str | None:
+        dedup = new()
+        problems = [expect("push(ts 0) then flush(): the notifications", times(dedup.push(alert(0)) + dedup.flush()), [0])]
+        try:
+            dedup.push(alert(1000))
+            problems.append("push() after flush(): expected RuntimeError (the stream has ended), nothing raised")
+        except RuntimeError:
+            pass
+        problems.append(expect("a second flush() after that", dedup.flush(), []))
+        return first(*problems)
+
+
+def malformed_alerts() -> list[Any]:
+    """One alert per way of being malformed; each that has a ts comes with a far-future ts (moving the
+    watermark would drop every later alert) and a ts below the watermark (counting it as late is wrong)."""
+    shapes: list[Any] = [["not", "a", "dict"], {"source": "api", "name": "X"}]
+    for ts in (1e9, 10):
+        shapes += [{"ts": ts, "source": "", "name": "X"}, {"ts": ts, "name": "X"}, {"ts": ts, "source": 5, "name": "X"},
+                   {"ts": ts, "source": "api"}, {"ts": ts, "source": "api", "name": ""},
+                   {"ts": ts, "source": "api", "name": "X", "labels": ["a"]}, {"ts": ts, "source": "api", "name": "X", "labels": {"a": 1}},
+                   {"ts": ts, "source": "api", "name": "X", "labels": {1: "a"}}, {"ts": ts, "source": "api", "name": "X", "labels": None}]
+    shapes += [alert("100"), alert(True), alert(float("nan")), alert(float("inf")), alert(-float("inf")), alert(None)]  # type: ignore[arg-type]
+    return shapes
 
 
 def stream(count: int, seed: int = 6) -> Iterator[Alert]:

@@ -10,11 +10,12 @@ RULES = {
     "release_timing": "when push() returns notifications",
     "passthrough": "alerts pass through unchanged",
     "malformed": "malformed alerts",
+    "end_of_stream": "the end of the stream (flush)",
 }
 
 
 @pytest.mark.parametrize("rule", list(RULES))
 def test_rules(functional, rule: str) -> None:
-    """Notifications follow each rule of the README (window, key, event time, lateness, timing, pass-through, malformed input)"""
+    """Notifications follow each rule of the README (window, key, event time, lateness, timing, pass-through, malformed input, end of stream)"""
     problem = functional.problem(rule)
     assert problem is None, f"{RULES[rule]}: {problem}"

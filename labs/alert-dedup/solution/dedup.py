@@ -28,13 +28,16 @@ class Deduplicator:
         self._pending: list[tuple[float, int, Key, dict[str, Any]]] = []
         self._last_emitted: dict[Key, float] = {}
         self._emissions: deque[tuple[float, Key]] = deque()
+        self._flushed = False
 
     @property
     def watermark(self) -> float:
         return self._max_ts - self.lateness
 
     def push(self, alert: dict[str, Any]) -> list[dict[str, Any]]:
-        ts, key = parse(alert)
+        if self._flushed:
+            raise RuntimeError("push() after flush(): the stream has ended")
+        ts, key = parse(alert)  # before any change: a malformed alert changes nothing
         if ts < self.watermark:
             self.dropped_late += 1
             return []
@@ -44,6 +47,7 @@ class Deduplicator:
         return self._release(self.watermark)
 
     def flush(self) -> list[dict[str, Any]]:
+        self._flushed = True
         return self._release(math.inf)
 
     def _release(self, before: float) -> list[dict[str, Any]]:

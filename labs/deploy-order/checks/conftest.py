@@ -55,6 +55,9 @@ def cycle_problem(stderr: str, graph: Graph) -> str | None:
     names = [name.strip() for name in line.removeprefix("error: cycle: ").split(" -> ")]
     if len(names) < 2 or names[0] != names[-1]:
         return f"the cycle must start and end with the same resource: {trim(line)!r}"
+    repeated = sorted({name for name in names[:-1] if names[:-1].count(name) > 1})
+    if repeated:
+        return f"{trim(line)!r} passes {repeated} more than once: name one cycle, each resource once (only the first repeated at the end)"
     for name, dep in pairwise(names):
         if dep not in graph.get(name, []):
             return f"{trim(line)!r} is not a cycle of the plan: {name!r} does not depend on {dep!r}"
@@ -80,13 +83,24 @@ SMALL: dict[str, Graph | bytes] = {
     "empty": {},
     "cycle": {"vpc": [], "a": ["b", "vpc"], "b": ["c"], "c": ["a"], "d": ["vpc"]},
     "self-dependency": {"y": [], "x": ["x", "y"]},
+    # resources stuck behind a cycle without being on it, so "every leftover resource, sorted"
+    # (api -> app -> cache -> db -> web -> api) is not a cycle; the only one is app -> db -> cache -> app
+    "cycle-behind-others": {"vpc": [], "web": ["app", "vpc"], "app": ["db"], "db": ["cache"], "cache": ["app"], "api": ["web"]},
+    # two cycles sharing a resource: either one is right, a walk through both is not one cycle
+    "figure-eight": {"hub": ["left", "right"], "left": ["hub"], "right": ["hub"]},
     "unknown-dependency": {"vpc": [], "app": ["vpc", "db2"]},
     "not-json": b'{"resources": [{"name": "vpc"',
+    "no-resources-list": {"resources": {"vpc": {}}},  # type: ignore[dict-item]
     "duplicate-name": {"resources": [{"name": "vpc"}, {"name": "vpc"}]},  # type: ignore[dict-item]
     "depends-on-not-a-list": {"resources": [{"name": "vpc"}, {"name": "subnet", "depends_on": "vpc"}]},  # type: ignore[dict-item]
+    "depends-on-not-strings": {"resources": [{"name": "vpc"}, {"name": "subnet", "depends_on": ["vpc", 7]}]},  # type: ignore[dict-item]
     "name-missing": {"resources": [{"depends_on": []}]},  # type: ignore[dict-item]
+    "name-not-a-string": {"resources": [{"name": 42}]},  # type: ignore[dict-item]
+    "name-empty": {"resources": [{"name": ""}]},  # type: ignore[dict-item]
 }
-RAW = {"not-json", "duplicate-name", "depends-on-not-a-list", "name-missing"}
+RAW = {"not-json", "no-resources-list", "duplicate-name", "depends-on-not-a-list", "depends-on-not-strings", "name-missing",
+       "name-not-a-string", "name-empty"}
+CYCLES = ["cycle", "self-dependency", "cycle-behind-others", "figure-eight"]
 ORDERED = {"readme", "ties", "diamond-duplicate-deps", "empty"}
 
 
