@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness import catalog, doctor, state
@@ -86,8 +87,9 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         except BreakfixError as exc:
             errors.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            errors.print("[yellow]interrupted: cleaned up[/]")
+        except KeyboardInterrupt as exc:
+            # a lifecycle that could not clean up, or has handed over, says so in the interrupt
+            errors.print(f"[yellow]interrupted: {escape(str(exc)) or 'cleaned up'}[/]", highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper
@@ -149,9 +151,15 @@ def start(
     _sigterm_as_interrupt()
     lifecycle = new_lifecycle(catalog.find(entry_id), RichReporter())
     started = time.monotonic()
-    lifecycle.start(reuse_baseline=not baseline)
-    console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
-    _hand_over(lifecycle)
+    try:
+        lifecycle.start(reuse_baseline=not baseline)
+        console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
+        _hand_over(lifecycle)
+    except KeyboardInterrupt:
+        if not lifecycle.handed_over():
+            raise
+        raise KeyboardInterrupt(f"{entry_id} is ready and yours (`breakfix show {entry_id}` prints the brief, "
+                                "`breakfix status` the clock, `breakfix stop` removes it)") from None
 
 
 def _hand_over(lifecycle: Lifecycle) -> None:
@@ -175,7 +183,7 @@ def status() -> None:
     limit = entry.manifest.time_limit * 60
     minutes, seconds = divmod(int(record.elapsed), 60)
     over = " [red](over time)[/]" if record.elapsed > limit else ""
-    console.print(f"[bold]{record.entry_id}[/] ({record.kind}) -- {record.phase}")
+    console.print(f"[bold]{record.entry_id}[/] ({record.kind}) -- {escape(record.describe())}")
     console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
     if record.solved_at:
         console.print(f"[green]solved[/] after {int(record.solved_at - (record.handed_over_at or record.started_at))}s")
@@ -189,18 +197,22 @@ def check(
 ) -> None:
     """Grade the active instance. Exit 0 only when every condition passes."""
     lifecycle, record = active_lifecycle()
-    if not as_json:
-        console.print(f"checking {record.entry_id}...")
-    grade = lifecycle.grade(junit=junit)
-    counts = grade.counts()
-    record.attempts.append(state.CheckRecord(at=time.time(), passed=counts["passed"], failed=counts["failed"] + counts["error"]))
-    if grade.passed and record.solved_at is None:
-        record.solved_at = time.time()
-    state.save(record)
+    with lifecycle.graded():
+        if not as_json:
+            console.print(f"checking {record.entry_id}...")
+        grade = lifecycle.grade(junit=junit)
+        counts = grade.counts()
+        try:
+            state.record_attempt(record.instance, counts["passed"], counts["failed"] + counts["error"], solved=grade.passed)
+            unrecorded = None
+        except BreakfixError as exc:
+            unrecorded = exc  # the grade was computed: show it, then say it was not recorded
     if as_json:
         print(report.as_json(grade))
     else:
         report.print_text(grade, console)
+    if unrecorded is not None:
+        raise BreakfixError(f"this check was not recorded: {unrecorded}")
     raise typer.Exit(0 if grade.passed else 1)
 
 
@@ -210,13 +222,12 @@ def hint() -> None:
     """The next progressive hint: where to look, never the fix."""
     entry, record = active_entry()
     hints = entry.hint_files
-    if record.hints_used >= len(hints):
+    number = state.take_hint(record.instance, len(hints))
+    if number is None:
         console.print(f"no more hints ({len(hints)} used). `breakfix solve` shows the reference solution.")
         return
-    record.hints_used += 1
-    state.save(record)
-    console.print(f"[bold]hint {record.hints_used}/{len(hints)}[/]")
-    print_markdown(hints[record.hints_used - 1])
+    console.print(f"[bold]hint {number}/{len(hints)}[/]")
+    print_markdown(hints[number - 1])
 
 
 @app.command()
@@ -259,8 +270,9 @@ def stop(force: Annotated[bool, typer.Option(help="forget the instance even if i
         lifecycle, record = active_lifecycle()
     except BreakfixError:
         if force:
-            state.clear()
-            console.print("state cleared.")
+            from harness.lifecycle import force_stop
+
+            console.print(force_stop(RichReporter()), highlight=False)
         if stop_emulator_if_unused():
             console.print("stopped the AWS emulator (no instance needs it).")
         elif not force:

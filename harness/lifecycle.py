@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,7 +30,7 @@ from harness.grading.grade import Grade
 from harness.grading.runner import run_checks
 from harness.manifest import FakeFix, ScenarioManifest
 from harness.runtime import Runtime
-from harness.runtime.docker import ComposeStack, DockerRuntime
+from harness.runtime.docker import INTERRUPTS, ComposeStack, DockerRuntime, connect
 
 if TYPE_CHECKING:
     from harness.runtime.terraform import TerraformRuntime
@@ -247,18 +249,49 @@ class Lifecycle:
 
     # -- commands built from the pieces -------------------------------------------------------------
 
+    def require_engine(self) -> None:
+        """An unreachable engine is said first, before anything is torn down, written or counted."""
+        if not self.is_scenario or {"docker", "kind"} & set(self.scenario.requires):
+            connect(timeout=10)
+
     @contextmanager
-    def torn_down_on_failure(self) -> Iterator[None]:
-        """On any exception, including KeyboardInterrupt, remove what was provisioned, then re-raise."""
+    def torn_down_on_failure(self, kept: str) -> Iterator[None]:
+        """On any exception, including KeyboardInterrupt, remove what was provisioned, then re-raise.
+
+        The cleanup itself is not interruptible (a second Ctrl-C is noted, not obeyed: a cleanup cut
+        short is what leaves containers behind). The instance's state goes only once the teardown has
+        proved everything gone; if it cannot, the error says so and what is left stays known (`kept`)."""
         try:
             yield
-        except BaseException:
+        except BaseException as failure:
             self.reporter.step("cleanup", "removing everything the run created")
-            try:
-                self.teardown()
-            finally:
-                state.clear(self.instance)
+            with _interrupts_noted(lambda: self.reporter.progress("still cleaning up: one moment")):
+                try:
+                    self.teardown()
+                except Exception as exc:  # noqa: BLE001 -- whatever stopped the teardown, the user must hear it did not finish
+                    if isinstance(failure, KeyboardInterrupt):
+                        raise KeyboardInterrupt(f"the cleanup did not finish ({exc}); {kept}") from None
+                    raise BreakfixError(f"{failure}\nthe cleanup did not finish either ({exc}); {kept}") from None
+                state.forget(self.instance)
             raise
+
+    def _wait_for_other(self) -> None:
+        self.reporter.progress(f"waiting for another breakfix command on {self.instance} to finish")
+
+    @contextmanager
+    def _owned(self, phase: state.Phase, claim: Callable[[], None] = lambda: None) -> Iterator[None]:
+        """The instance lock, then `claim` and `phase` owned by this process, with no moment between
+        them where an interrupt could leave the record claimed but nobody cleaning it up."""
+        with state.instance_lock(self.instance, busy=self._wait_for_other):
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+            try:
+                claim()
+                state.set_phase(self.instance, phase)
+                with self.torn_down_on_failure(f"its state is kept: `breakfix stop` finishes removing {self.instance}"):
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)  # an interrupt held back so far lands here
+                    yield
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def bring_up_broken(self, *, reuse_baseline: bool) -> Grade | None:
         """preflight, provision, baseline, inject, confirm -- shared by start, reset and verify.
@@ -272,60 +305,107 @@ class Lifecycle:
         return self.confirm()
 
     def start(self, *, reuse_baseline: bool = True) -> state.InstanceState:
+        """Build the instance and hand it over: on return it is the learner's, on any exit before that it is gone."""
+        self.require_engine()
         active = state.load_active()
-        if active and active.instance != self.instance:
-            raise BreakfixError(f"{active.entry_id} is still running: `breakfix stop` first")
-        record = state.InstanceState(instance=self.instance, entry_id=self.entry.id, kind=self.entry.kind)
-        state.save(record)
-        with self.torn_down_on_failure():
+        if active and active.instance != self.instance and active.abandoned:
+            self.reporter.step("cleanup", f"{active.entry_id}: {active.describe()}")
+            Lifecycle(find(active.entry_id), self.reporter).stop()
+        fresh = state.InstanceState(instance=self.instance, entry_id=self.entry.id, kind=self.entry.kind, owner=state.Owner.me())
+
+        def claim() -> None:
+            other = state.claim_active(fresh)
+            if other is not None:
+                raise BreakfixError(f"{other.entry_id} is still {other.describe()}: `breakfix stop` first")
+
+        with self._owned("provisioning", claim):
             self.teardown()  # anything left from an earlier run of the same id
+            state.save(fresh)  # a new run: a new clock, no attempts
             self.bring_up_broken(reuse_baseline=reuse_baseline)
-        record.phase = "running"
-        record.handed_over_at = time.time()
-        state.save(record)
-        return record
+            return state.set_phase(self.instance, "running", handed_over=True)
+
+    def handed_over(self) -> bool:
+        """Whether the instance is the learner's (so an interrupt after this point removes nothing)."""
+        try:
+            record = state.load(self.instance)
+        except BreakfixError:
+            return False
+        return record is not None and record.phase == "running"
 
     def reset(self, record: state.InstanceState) -> None:
         """Re-provision and re-inject, keeping the timer and the hints already used."""
-        with self.torn_down_on_failure():
+        self.require_engine()
+        with self._owned("provisioning"):
             self.teardown()
             self.bring_up_broken(reuse_baseline=True)
-        record.phase = "running"
-        state.save(record)
+            state.set_phase(self.instance, "running")
 
     def stop(self) -> None:
-        try:
-            self.teardown()
-        finally:
-            state.clear(self.instance)
+        """Tear down, then forget: the record stays until the teardown proved nothing is left."""
+        self.require_engine()
+        with state.instance_lock(self.instance, busy=self._wait_for_other):
+            try:
+                state.set_phase(self.instance, "tearing-down")
+            except BreakfixError:
+                pass  # no readable record (`stop --force`) or none writable: forget() below says which
+            try:
+                self.teardown()
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(f"{self.instance} is only partly removed: `breakfix stop` again finishes it") from None
+            state.forget(self.instance)
+
+    @contextmanager
+    def graded(self) -> Iterator[state.InstanceState]:
+        """The instance held still while it is graded: no start, reset or stop of it runs meanwhile
+        (they take the lock exclusively, a check shares it), and only a complete instance is graded."""
+        self.require_engine()
+
+        def busy() -> None:
+            record = state.load(self.instance)
+            doing = record.describe() if record is not None and record.phase != "running" else "being changed by another breakfix command"
+            raise BreakfixError(f"{self.instance} is {doing}: `breakfix check` again once it is done")
+
+        with state.instance_lock(self.instance, shared=True, busy=busy):
+            record = state.load(self.instance)
+            if record is None:
+                raise BreakfixError(f"{self.instance} is no longer running: `breakfix status`")
+            if record.phase != "running":
+                raise BreakfixError(f"{self.instance} cannot be graded: {record.describe()}")
+            yield record
 
     def verify(self, *, fakes: bool = False) -> VerifyReport:
         """Prove the entry: healthy passes, broken fails, solution passes, fakes fail, nothing left."""
         report = VerifyReport(self.entry.id)
         started = time.monotonic()
-        active = state.load_active()
-        if active and active.instance == self.instance and active.phase == "running":
-            raise BreakfixError(f"{self.instance} is in use by a learner: `breakfix stop` first")
-        try:
-            with self.torn_down_on_failure():
-                self.teardown()
-                self.bring_up_broken(reuse_baseline=False)  # verify proves the baseline itself, every time
-                if not self.is_scenario:
-                    self.starter_fails()
-                self.solve()
-                with self.times.measure("check"):
-                    self.reporter.step("check", "the reference solution must pass every check")
-                    grade = self.grade()
-                if not grade.passed:
-                    raise BreakfixError("the reference solution does not pass:\n" + _failures(grade))
-                if fakes:
-                    for fake in self.entry.manifest.fake_fixes:
-                        report.fakes.append((fake.id, self._fake_fails(fake)))
-                self.teardown()
-        finally:
-            state.clear(self.instance)
-            report.steps = self.times.steps
-            report.seconds = time.monotonic() - started  # wall time: a fake's step encloses re-provisioning steps
+        self.require_engine()
+
+        def busy() -> None:
+            raise BreakfixError(f"{self.instance} is in use by another breakfix command (a check, start or stop): try again later")
+
+        with state.instance_lock(self.instance, busy=busy):
+            existing = state.load(self.instance)
+            if existing is not None and not existing.abandoned:
+                raise BreakfixError(f"{self.instance} is in use by a learner: `breakfix stop` first")
+            try:
+                with self.torn_down_on_failure(f"`breakfix verify {self.instance}` again removes it first"):
+                    self.teardown()
+                    self.bring_up_broken(reuse_baseline=False)  # verify proves the baseline itself, every time
+                    if not self.is_scenario:
+                        self.starter_fails()
+                    self.solve()
+                    with self.times.measure("check"):
+                        self.reporter.step("check", "the reference solution must pass every check")
+                        grade = self.grade()
+                    if not grade.passed:
+                        raise BreakfixError("the reference solution does not pass:\n" + _failures(grade))
+                    if fakes:
+                        for fake in self.entry.manifest.fake_fixes:
+                            report.fakes.append((fake.id, self._fake_fails(fake)))
+                    self.teardown()
+                state.forget(self.instance)  # its workspace, and an abandoned learner record of this id
+            finally:
+                report.steps = self.times.steps
+                report.seconds = time.monotonic() - started  # wall time: a fake's step encloses re-provisioning steps
         return report
 
     def starter_fails(self) -> None:
@@ -369,3 +449,39 @@ def for_active() -> tuple[Lifecycle, state.InstanceState]:
 
 def context_for_active() -> LabContext:
     return for_active()[0].context()
+
+
+def force_stop(reporter: Reporter) -> str:
+    """`stop --force`: the active instance torn down and forgotten even when its state cannot be read."""
+    try:
+        instance = state.active_instance()
+    except BreakfixError:
+        state.drop_pointer()  # nothing names an instance in it: only the pointer itself can go
+        return "removed the unreadable active.json (it named no instance that could be torn down)."
+    if instance is None:
+        return "nothing is active."
+    try:
+        entry = find(instance)  # the instance id is its entry id
+    except BreakfixError:
+        with state.instance_lock(instance):
+            DockerRuntime(instance).teardown()  # an entry no longer in the catalog: what carries its label
+            state.forget(instance)
+    else:
+        Lifecycle(entry, reporter).stop()
+    return f"stopped {instance}: its containers and its unreadable state are gone."
+
+
+@contextmanager
+def _interrupts_noted(note: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM call `note` instead of interrupting (handlers can only be set in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTS}
+    for signum in INTERRUPTS:
+        signal.signal(signum, lambda _signum, _frame: note())
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

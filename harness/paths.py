@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.errors import BreakfixError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -30,5 +32,11 @@ def state_dir() -> Path:
         base = Path(override)
     else:
         base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "breakfix"
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BreakfixError(
+            f"cannot create the state dir {base}: {exc.strerror or exc}. Make it writable "
+            "(or point BREAKFIX_STATE_DIR at a writable directory) and run the command again"
+        ) from None
     return base
