@@ -97,12 +97,15 @@ def functional() -> None:
             problems.append("ttl('missing'): expected KeyError, nothing raised")
         except KeyError:
             pass
-        for bad in (0, -1, math.nan, math.inf):
+        for bad in (0, -1, math.nan, math.inf, -math.inf, True, False, "5"):
             try:
                 store.set("bad", 1, ttl=bad)
                 problems.append(f"set('bad', 1, ttl={bad!r}): expected ValueError, nothing raised")
             except ValueError:
                 pass
+        problems.append(expect("get('bad') after only refused set() calls (a refused set stores nothing)", store.get("bad"), None))
+        store.set("float-ttl", 1, ttl=2.5)
+        problems.append(expect("ttl('float-ttl') right after set with ttl=2.5", store.ttl("float-ttl"), 2.5))
         return first(*problems)
 
     @check("incr")
@@ -118,12 +121,24 @@ def functional() -> None:
         problems.append(expect("incr('t') after it expired starts from 0", store.incr("t"), 1))
         clock.now = 5000.0
         problems.append(expect("that new 't' has no ttl: get much later", store.get("t"), 1))
-        store.set("s", "text")
-        try:
-            store.incr("s")
-            problems.append("incr('s') on a str value: expected TypeError, nothing raised")
-        except TypeError:
-            pass
+        for value in ("text", 1.5, 2.0, True):
+            store.set("v", value, ttl=100)
+            try:
+                store.incr("v")
+                problems.append(f"incr('v') on the value {value!r} ({type(value).__name__}): expected TypeError, nothing raised")
+            except TypeError:
+                pass
+            problems.append(expect(f"get('v') after the refused incr of {value!r}", store.get("v"), value))
+        store.set("n", 10, ttl=100)
+        for delta in (1.5, 2.0, True):
+            try:
+                store.incr("n", delta)
+                problems.append(f"incr('n', {delta!r}) ({type(delta).__name__} delta): expected TypeError, nothing raised")
+            except TypeError:
+                pass
+        problems.append(expect("get('n') after refused incr calls with non-int deltas", store.get("n"), 10))
+        problems.append(expect("ttl('n') after them (the ttl is untouched)", store.ttl("n"), 100 - (clock.now - 5000.0)))
+        problems.append(expect("incr('n', -3) (a negative int delta)", store.incr("n", -3), 7))
         return first(*problems)
 
     @check("reclaim_expired")
@@ -169,7 +184,28 @@ def functional() -> None:
     def _() -> str | None:
         store = new_store(Clock())
         run_threads(8, lambda _: [store.incr("counter") for _ in range(5000)])
-        return expect("8 threads x 5,000 incr('counter') at once: final get('counter')", store.get("counter"), 40_000)
+        problem = expect("8 threads x 5,000 incr('counter') at once: final get('counter')", store.get("counter"), 40_000)
+        for round_number in range(1, RACE_ROUNDS + 1):
+            if problem:
+                return problem
+            store = new_store(Clock())
+            key = SwitchingKey(f"hits:{round_number}")
+            run_threads(16, lambda _: [store.incr(key) for _ in range(50)])
+            problem = expect(f"round {round_number}: 16 threads released together x 50 incr({key!r}): final get", store.get(key), 800)
+        return problem
+
+    @check("concurrent_delete")
+    def _() -> str | None:
+        for round_number in range(1, RACE_ROUNDS + 1):
+            store = new_store(Clock())
+            key = SwitchingKey(f"session:{round_number}")
+            store.set(key, "v")
+            answers: list[Any] = []
+            run_threads(16, lambda _: answers.append(store.delete(key)))
+            if answers.count(True) != 1:
+                return (f"round {round_number}: 16 threads released together each call delete({key!r}) of one live key: expected "
+                        f"exactly one True, got {answers.count(True)} True and {answers.count(False)} False")
+        return None
 
     @check("concurrent_mixed")
     def _() -> str | None:
@@ -192,6 +228,21 @@ def functional() -> None:
         clock.now += 10
         return first(*[expect(f"own:{number} after its thread's 3,000 steps", store.get(f"own:{number}"), 2999) for number in range(8)],
                      expect("len() once every ttl'd key expired", len(store), 8 + sum(1 for n in range(8) for k in range(50) if store.get(f"w{n}:{k}") is not None)))
+
+
+RACE_ROUNDS = 10
+
+
+class SwitchingKey(str):
+    """A key equal to its text whose every hash lets other threads run: a store that reads an entry,
+    then writes it back without a lock, hashes the key in between and loses the race every time
+    (under the GIL, a lock-free read-modify-write otherwise fails only once in a long while)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        time.sleep(0)
+        return str.__hash__(self)
 
 
 def run_threads(count: int, target: Callable[[int], Any]) -> None:

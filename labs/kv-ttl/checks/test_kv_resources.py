@@ -14,8 +14,14 @@ def test_memory_follows_live_keys(functional) -> None:
 
 
 def test_concurrent_incr_loses_nothing(functional) -> None:
-    """incr from 8 threads at once loses no update"""
+    """incr from many threads at once loses no update, even when threads switch inside the call"""
     problem = functional.problem("concurrent_incr")
+    assert problem is None, problem
+
+
+def test_concurrent_delete_removes_once(functional) -> None:
+    """delete of one key from 16 threads at once returns True exactly once"""
+    problem = functional.problem("concurrent_delete")
     assert problem is None, problem
 
 

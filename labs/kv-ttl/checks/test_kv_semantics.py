@@ -14,12 +14,12 @@ def test_expiry_is_exact(functional) -> None:
 
 
 def test_ttl_rules(functional) -> None:
-    """ttl() reports the remaining time, set without ttl clears it, bad ttls are refused"""
+    """ttl() reports the remaining time, set without ttl clears it, bad ttls (bools included) are refused"""
     problem = functional.problem("ttl_rules")
     assert problem is None, problem
 
 
 def test_incr(functional) -> None:
-    """incr counts from 0, keeps the key's ttl, restarts after expiry, refuses non-int values"""
+    """incr counts from 0, keeps the key's ttl, restarts after expiry, refuses non-int values and deltas (floats, bools)"""
     problem = functional.problem("incr")
     assert problem is None, problem

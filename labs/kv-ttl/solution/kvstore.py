@@ -31,7 +31,7 @@ class KVStore:
     # -- public API ---------------------------------------------------------------------------------
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        if ttl is not None and not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
+        if ttl is not None and not (isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and math.isfinite(ttl) and ttl > 0):
             raise ValueError(f"ttl must be a finite number of seconds > 0, or None; got {ttl!r}")
         with self._lock:
             now = self._now()
@@ -47,9 +47,11 @@ class KVStore:
             return self._live(key, self._now()) is not None and self._data.pop(key, _MISSING) is not _MISSING
 
     def incr(self, key: str, delta: int = 1) -> int:
+        if not _is_int(delta):
+            raise TypeError(f"incr: delta must be an int, got {type(delta).__name__}")
         with self._lock:
             value, expires_at, _ = self._live(key, self._now()) or (0, None, 0)
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not _is_int(value):
                 raise TypeError(f"incr: the value of {key!r} is {type(value).__name__}, not int")
             value += delta
             self._put(key, value, expires_at)
@@ -100,3 +102,8 @@ class KVStore:
         """Drop heap items of overwritten or deleted entries."""
         self._heap = [(expires, version, key) for key, (_, expires, version) in self._data.items() if expires is not None]
         heapq.heapify(self._heap)
+
+
+def _is_int(value: object) -> bool:
+    """An int that is not a bool: True is a flag, not a count."""
+    return isinstance(value, int) and not isinstance(value, bool)
