@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from harness.errors import BreakfixError
-from harness.manifest import MANIFEST_FILES, AnyManifest, LabManifest, ScenarioManifest, load_manifest
+from harness.manifest import (
+    MANIFEST_FILES,
+    SLUG,
+    AnyManifest,
+    LabManifest,
+    ScenarioManifest,
+    load_manifest,
+    load_yaml_documents,
+    read_text,
+)
 from harness.paths import content_root
 
 KIND_DIRS = {"scenario": "scenarios", "lab": "labs"}
+RUNTIME_REQUIREMENTS = ("docker", "kind", "terraform")  # what provisions a scenario's stack
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,10 @@ class Entry:
     @property
     def kind(self) -> str:
         return self.manifest.kind
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.directory / ("scenario.yaml" if self.kind == "scenario" else "lab.yaml")
 
     @property
     def brief(self) -> Path:
@@ -56,41 +72,163 @@ class Entry:
             return self.directory / self.manifest.stack
         return None
 
-    def referenced_files(self) -> list[Path]:
-        files = [self.brief, self.solve_script, self.solution_doc, *self.hint_files]
-        files.extend(self.directory / fake.script for fake in self.manifest.fake_fixes)
+    def referenced(self) -> list[tuple[str, Path]]:
+        """Every file the manifest points at, with the field that names it."""
+        files = [("README.md", self.brief), ("solution/solve.sh", self.solve_script), ("solution/SOLUTION.md", self.solution_doc)]
+        files += [(f"hints[{index}]", path) for index, path in enumerate(self.hint_files)]
+        files += [(f"fake_fixes[{index}].script", self.directory / fake.script) for index, fake in enumerate(self.manifest.fake_fixes)]
         if isinstance(self.manifest, ScenarioManifest) and not (self.directory / self.manifest.stack).is_dir():
-            files.append(self.directory / self.manifest.stack)  # a directory is a manifests stack, checked below
+            files.append(("stack", self.directory / self.manifest.stack))  # a directory is a manifests stack, checked below
         if isinstance(self.manifest, LabManifest):
-            files.append(self.directory / "starter" / self.manifest.entry)
+            files.append(("entry", self.directory / "starter" / self.manifest.entry))
         return files
+
+    def referenced_files(self) -> list[Path]:
+        return [path for _, path in self.referenced()]
+
+
+TEXT_FIELDS = ("README.md", "solution/SOLUTION.md", "hints")  # prose the CLI prints: it must decode
 
 
 def validate_entry(entry: Entry) -> None:
-    """Problems a manifest schema cannot see: missing files, an empty grader, a bad stack."""
+    """Problems a manifest schema cannot see: missing files or ones leading outside the entry, an empty
+    grader, confirm naming no check, faults and stacks that would fail only at start."""
+    for field, path in entry.referenced():
+        _inside(entry, field, path)
     missing = [path for path in entry.referenced_files() if not path.is_file()]
     if missing:
         names = ", ".join(str(path.relative_to(entry.directory)) for path in missing)
         raise BreakfixError(f"{entry.directory}: missing file(s) referenced by the manifest: {names}")
-    if not list(entry.checks_dir.glob("test_*.py")):
+    for field, path in entry.referenced():
+        if field.startswith(TEXT_FIELDS):
+            read_text(path)
+    checks = sorted(entry.checks_dir.glob("test_*.py"))
+    if not checks:
         raise BreakfixError(f"{entry.directory}/checks: no test_*.py -- a scenario without checks cannot be graded")
+    for check in checks:
+        _inside(entry, "checks", check)
     if not entry.hint_files:
         raise BreakfixError(f"{entry.directory}: no hints (hints/01.md, ...)")
-    if entry.stack_file is not None and entry.stack_file.name.startswith("compose"):
-        from harness.runtime.compose import load_stack  # the stack format belongs to the Docker runtime
 
-        stack = load_stack(entry.stack_file)
-        declared = set(entry.manifest.services)  # type: ignore[union-attr]
-        unknown = declared - set(stack.services)
-        if unknown:
-            raise BreakfixError(f"{entry.directory}/scenario.yaml: services: not in the stack: {sorted(unknown)}")
-    if entry.stack_file is not None and entry.stack_file.is_dir():
-        from harness.runtime.kind import validate_stack  # Kubernetes manifests, checked offline against the API schemas
-
-        validate_stack(entry.stack_file)
-
+    if isinstance(entry.manifest, ScenarioManifest):
+        _validate_scenario(entry, entry.manifest, checks)
     if isinstance(entry.manifest, LabManifest):
         _validate_lab(entry.manifest, entry.directory)
+
+
+def _inside(entry: Entry, field: str, path: Path) -> None:
+    """A referenced file must not lead out of the entry directory, through `..` or a symlink."""
+    try:
+        inside = path.resolve().is_relative_to(entry.directory.resolve())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise BreakfixError(f"{entry.manifest_file}: {field}: {path.relative_to(entry.directory)} cannot be resolved: {exc}") from None
+    if not inside:
+        raise BreakfixError(f"{entry.manifest_file}: {field}: {path.relative_to(entry.directory)} leads outside the entry directory")
+
+
+def check_functions(checks: list[Path]) -> set[str]:
+    """The test functions the check files define, read with ast: loading the catalog imports no check."""
+    names: set[str] = set()
+    for check in checks:
+        try:
+            tree = ast.parse(read_text(check), filename=str(check))
+        except SyntaxError as exc:
+            raise BreakfixError(f"{check}: line {exc.lineno}: invalid Python: {exc.msg}") from None
+        except (ValueError, RecursionError):  # a NUL byte, or nesting deeper than the parser takes
+            raise BreakfixError(f"{check}: not parseable as Python") from None
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                names.add(node.name)
+            elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                names.update(item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test"))
+    return names
+
+
+def _validate_scenario(entry: Entry, manifest: ScenarioManifest, checks: list[Path]) -> None:
+    where = entry.manifest_file
+    unknown = [name for name in manifest.confirm.failing if name not in check_functions(checks)]
+    if unknown:
+        raise BreakfixError(f"{where}: confirm.failing: no check named {', '.join(unknown)} in checks/test_*.py")
+    _validate_faults(entry, manifest)
+    runtimes = [name for name in RUNTIME_REQUIREMENTS if name in manifest.requires]
+    if not runtimes:
+        raise BreakfixError(f"{where}: requires: a scenario needs a runtime for its stack ({', '.join(RUNTIME_REQUIREMENTS)})")
+    stack = entry.directory / manifest.stack
+    _inside(entry, "stack", stack)
+    if "kind" in runtimes:
+        _validate_manifests_stack(entry, stack)
+    if "docker" in runtimes:
+        _validate_compose_stack(entry, manifest, stack)
+    if "terraform" in runtimes and stack.suffix != ".tf":
+        raise BreakfixError(f"{where}: stack: {manifest.stack!r}: a Terraform stack names its .tf file (e.g. stack/terraform/main.tf)")
+
+
+def _validate_faults(entry: Entry, manifest: ScenarioManifest) -> None:
+    """Each fault's kind and parameters, with the fault's own model, as start would build them."""
+    from harness.faults import build  # the fault families load here, not when the CLI starts
+
+    for index, spec in enumerate(manifest.faults):
+        try:
+            fault = build(spec, index)
+        except BreakfixError as exc:
+            raise BreakfixError(f"{entry.manifest_file}: {exc}") from None
+        for field in ("service", "reload_service"):
+            service = getattr(fault.params, field, None)
+            if service is not None and service not in manifest.services:
+                raise BreakfixError(f"{entry.manifest_file}: faults[{index}].params.{field}: {service!r} is not one of services {manifest.services}")
+
+
+def _validate_manifests_stack(entry: Entry, stack: Path) -> None:
+    if not stack.is_dir():
+        raise BreakfixError(f"{entry.manifest_file}: stack: a kind scenario's stack is a folder of Kubernetes manifests")
+    for path in sorted(stack.glob("*.yaml")):
+        _inside(entry, "stack", path)
+        load_yaml_documents(path)  # bad bytes, duplicate keys and deep nesting, before the Kubernetes loader
+    from harness.runtime.kind import validate_stack  # Kubernetes manifests, checked offline against the API schemas
+
+    try:
+        validate_stack(stack)
+    except BreakfixError as exc:
+        raise BreakfixError(f"{stack}: " + "; ".join(line.strip(" -") for line in str(exc).splitlines() if line.strip(" -"))) from None
+
+
+def _validate_compose_stack(entry: Entry, manifest: ScenarioManifest, stack_file: Path) -> None:
+    """Whatever its file name, a Docker scenario's stack is a compose file checked as start would use it."""
+    from harness.runtime.compose import load_stack  # the stack format belongs to the Docker runtime
+
+    where = entry.manifest_file
+    if not stack_file.is_file():
+        raise BreakfixError(f"{where}: stack: a Docker scenario's stack is a compose file")
+    stack = load_stack(stack_file)
+    unknown = set(manifest.services) - set(stack.services)
+    if unknown:
+        raise BreakfixError(f"{where}: services: not in the stack: {sorted(unknown)}")
+    if manifest.entrypoint is not None:
+        published = [host for host, _, _ in stack.services[manifest.entrypoint.service].published()]
+        if manifest.entrypoint.port not in published:
+            raise BreakfixError(
+                f"{where}: entrypoint.url: port {manifest.entrypoint.port} is not published by service "
+                f"{manifest.entrypoint.service} (it publishes {', '.join(map(str, published)) or 'none'})"
+            )
+    declared = {mount.path.rstrip("/") or "/" for mount in manifest.host_mounts}
+    folder = stack_file.parent.resolve()
+    for name, service in stack.services.items():
+        for source in service.host_paths():
+            field = f"{stack_file}: services.{name}.volumes: {source!r}"
+            if source.startswith("/"):
+                if (source.rstrip("/") or "/") not in declared:
+                    what = "the host's root" if source.rstrip("/") == "" else "the Docker socket" if source in DOCKER_SOCKETS else "a host path"
+                    raise BreakfixError(
+                        f"{field}: mounts {what} into the container; declare it in scenario.yaml host_mounts with the reason, "
+                        "or mount a path inside the stack folder"
+                    )
+                continue
+            try:
+                inside = (stack_file.parent / source).resolve().is_relative_to(folder)
+            except (OSError, RuntimeError):
+                inside = False
+            if not inside:
+                raise BreakfixError(f"{field}: leads outside the stack folder (the learner's workspace is a copy of it only)")
 
 
 def _validate_lab(manifest: LabManifest, directory: Path) -> None:
@@ -127,6 +265,8 @@ def scan(base: Path | None = None) -> tuple[list[Entry], list[str]]:
                 entries.append(load_entry(directory))
             except BreakfixError as exc:
                 problems.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 -- a bug in validation must not hide the rest of the catalog
+                problems.append(f"{directory}: breakfix could not validate this entry ({type(exc).__name__}: {' '.join(str(exc).split())}) -- a breakfix bug, please report it")
     return sorted(entries, key=lambda entry: (entry.kind, entry.id)), problems
 
 
@@ -139,6 +279,8 @@ def discover(base: Path | None = None) -> list[Entry]:
 
 
 def find(entry_id: str, base: Path | None = None) -> Entry:
+    if not SLUG.match(entry_id):  # also keeps `../x` and 5,000-character ids away from the file system
+        raise BreakfixError(f"no scenario or lab named {entry_id!r}: an id is 2-41 lower-case letters, digits and dashes; see `breakfix list`")
     for root in roots(base):
         directory = root / entry_id
         if directory.is_dir():

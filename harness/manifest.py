@@ -126,15 +126,24 @@ def _yaml_problem(exc: yaml.YAMLError, path: Path) -> str:
 def load_yaml(path: Path) -> Any:
     """One YAML document from an author's file: bounded in size, depth and expansion, UTF-8, no duplicate keys.
     Every problem is a one-line BreakfixError naming the file (and the line where YAML knows it)."""
+    documents = load_yaml_documents(path)
+    if len(documents) > 1:
+        raise BreakfixError(f"{path}: invalid YAML: {len(documents)} documents (---) where one is expected")
+    return documents[0] if documents else None
+
+
+def load_yaml_documents(path: Path) -> list[Any]:
+    """Every document of a multi-document YAML file (`---`), with load_yaml's bounds and errors."""
     text = read_text(path)
     loader = None
+    documents = []
     try:
         loader = _Loader(text)
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node, {}, set())
-        return loader.construct_document(node)
+        while loader.check_node():
+            node = loader.get_node()
+            _expanded_size(node, {}, set())
+            documents.append(loader.construct_document(node))
+        return documents
     except yaml.YAMLError as exc:
         raise BreakfixError(_yaml_problem(exc, path)) from None
     finally:

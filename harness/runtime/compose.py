@@ -11,24 +11,51 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import BreakfixError
+from harness.manifest import NoBoolNumbers, describe, load_yaml
 
 # host_ip:host_port:container_port[/proto]; the host ip is mandatory so nothing listens beyond loopback
 PORT = re.compile(r"^(?P<ip>[0-9.]+):(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
 SIZE = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
+DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$|^0$")
+# a service name is a container name and a DNS alias; a named volume is an engine object name
+NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
-class Healthcheck(BaseModel):
+def parse_volume(spec: str) -> tuple[str, str, str]:
+    """`source:target[:ro|rw]` as (source, target, mode); a source starting with . or / is a host path."""
+    parts = spec.split(":")
+    source, target, mode = (*parts, "rw") if len(parts) == 2 else (parts + ["", "", ""])[:3]
+    if len(parts) not in (2, 3) or not source or not target.startswith("/") or mode not in ("ro", "rw"):
+        raise ValueError(f"{spec!r}: write a volume as SOURCE:/container/path or SOURCE:/container/path:ro")
+    if not source.startswith((".", "/")) and not NAME.match(source):
+        raise ValueError(f"{spec!r}: a host path starts with ./ or /; a named volume is letters, digits, _ . -")
+    return source, target, mode
+
+
+def is_host_path(source: str) -> bool:
+    return source.startswith((".", "/"))
+
+
+class Model(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
+
+class Healthcheck(Model):
     test: list[str]
     interval: str = "1s"
     timeout: str = "3s"
-    retries: int = 30
+    retries: int = Field(default=30, ge=0, le=1000)
     start_period: str = "0s"
+
+    @field_validator("interval", "timeout", "start_period")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration like 2s, 500ms or 1m30s")
+        return value
 
     @field_validator("test")
     @classmethod
@@ -43,10 +70,8 @@ class Healthcheck(BaseModel):
         return ["/bin/sh", "-c", " ".join(args)] if kind == "CMD-SHELL" else args
 
 
-class Service(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    image: str
+class Service(Model):
+    image: str = Field(min_length=1)
     command: list[str] | str | None = None
     entrypoint: list[str] | str | None = None
     environment: dict[str, str] = Field(default_factory=dict)
@@ -85,7 +110,31 @@ class Service(BaseModel):
                 raise ValueError(f"{port!r}: publish as '127.0.0.1:<host>:<container>' -- the host address is required")
             if match["ip"] != "127.0.0.1":
                 raise ValueError(f"{port!r}: publishes on {match['ip']}; breakfix publishes on 127.0.0.1 only")
+            if not (1 <= int(match["host"]) <= 65535 and 1 <= int(match["container"]) <= 65535):
+                raise ValueError(f"{port!r}: a port is between 1 and 65535")
         return ports
+
+    @field_validator("volumes")
+    @classmethod
+    def _volume_form(cls, volumes: list[str]) -> list[str]:
+        for spec in volumes:
+            parse_volume(spec)
+        return volumes
+
+    @field_validator("tmpfs")
+    @classmethod
+    def _tmpfs_paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r}: a tmpfs mount is an absolute path in the container")
+        return paths
+
+    @field_validator("stop_grace_period")
+    @classmethod
+    def _grace(cls, value: str | None) -> str | None:
+        if value is not None and not DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration like 10s")
+        return value
 
     @field_validator("mem_limit", "memswap_limit")
     @classmethod
@@ -93,6 +142,10 @@ class Service(BaseModel):
         if value is not None and not SIZE.match(str(value)):
             raise ValueError(f"{value!r} is not a size like 128m")
         return value
+
+    def host_paths(self) -> list[str]:
+        """The host side of every bind mount, as written (relative to the stack file's folder, or absolute)."""
+        return [source for source, _, _ in map(parse_volume, self.volumes) if is_host_path(source)]
 
     def published(self) -> list[tuple[int, int, str]]:
         """(host_port, container_port, proto) for every published port."""
@@ -104,11 +157,17 @@ class Service(BaseModel):
         return result
 
 
-class Stack(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Stack(Model):
     version: str | None = None
     services: dict[str, Service] = Field(min_length=1)
+
+    @field_validator("services")
+    @classmethod
+    def _names(cls, services: dict[str, Service]) -> dict[str, Service]:
+        for name in services:
+            if not NAME.match(name):
+                raise ValueError(f"{name!r}: a service name is 1-63 letters, digits, _ . - (it names a container and a DNS alias)")
+        return services
 
     def start_levels(self) -> list[list[str]]:
         """Services in waves: each wave depends only on earlier ones, so a wave can start at once.
@@ -120,9 +179,9 @@ class Stack(BaseModel):
             if name in depth:
                 return depth[name]
             if name in visiting:
-                raise BreakfixError(f"depends_on cycle: {' -> '.join((*chain, name))}")
+                raise BreakfixError(f"services.{chain[0]}.depends_on: cycle: {' -> '.join((*chain, name))}")
             if name not in self.services:
-                raise BreakfixError(f"depends_on: unknown service {name!r} (in {chain[-1]})")
+                raise BreakfixError(f"services.{chain[-1]}.depends_on: unknown service {name!r}")
             visiting.add(name)
             depth[name] = 1 + max((level(dependency, (*chain, name)) for dependency in self.services[name].depends_on), default=-1)
             visiting.discard(name)
@@ -134,19 +193,23 @@ class Stack(BaseModel):
 
 
 def load_stack(path: Path) -> Stack:
-    """Parse a compose file; problems name the file and the service field."""
+    """Parse and check a compose file: what starting it would trip on (a dependency cycle, a host port
+    published twice) is an error now. Problems name the file and the service field."""
     try:
-        data = yaml.safe_load(path.read_text())
-        return Stack.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise BreakfixError(f"{path}: invalid YAML: {exc}") from None
+        stack = Stack.model_validate(load_yaml(path))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in exc.errors()
-        )
-        raise BreakfixError(f"{path}: {problems}") from None
-    except OSError as exc:
-        raise BreakfixError(f"{path}: cannot read: {exc.strerror}") from None
+        raise BreakfixError(describe(exc, path)) from None
+    try:
+        stack.start_levels()
+    except BreakfixError as exc:
+        raise BreakfixError(f"{path}: {exc}") from None
+    publishers: dict[tuple[int, str], str] = {}
+    for name, service in stack.services.items():
+        for host, _, proto in service.published():
+            first = publishers.setdefault((host, proto), name)
+            if first != name:
+                raise BreakfixError(f"{path}: services.{name}.ports: host port {host}/{proto} is already published by {first}")
+    return stack
 
 
 def parse_duration(text: str) -> float:

@@ -1,11 +1,12 @@
 """The compose subset: loopback-only ports, dependency order, durations."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from harness.errors import BreakfixError
-from harness.runtime.compose import Healthcheck, Stack, load_stack, parse_duration
+from harness.runtime.compose import Healthcheck, Stack, load_stack, parse_duration, parse_volume
 
 
 def stack(**services: dict) -> Stack:
@@ -90,3 +91,60 @@ def test_healthcheck_command(test: list[str], command: list[str]) -> None:
 def test_healthcheck_test_needs_its_form() -> None:
     with pytest.raises(ValueError, match="CMD-SHELL"):
         Healthcheck(test=["curl", "http://127.0.0.1/"])
+
+
+# -- issue 11: what start used to trip on is an error when the stack loads ------------------------------------
+
+
+def write_stack(tmp_path: Path, services: str) -> Path:
+    path = tmp_path / "compose.yaml"
+    path.write_text("services:\n" + services)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("services", "problem"),
+    [
+        ("  web:\n    image: x\n    ports: ['127.0.0.1:99999:80']\n", r"services\.web\.ports: .*between 1 and 65535"),
+        ("  web:\n    image: x\n    ports: ['127.0.0.1:8080:0']\n", r"services\.web\.ports: .*between 1 and 65535"),
+        ("  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", r"services\.a\.depends_on: cycle: a -> b -> a"),
+        ("  a:\n    image: x\n    depends_on: [ghost]\n", r"services\.a\.depends_on: unknown service 'ghost'"),
+        ("  a:\n    image: x\n    ports: ['127.0.0.1:8080:80']\n  b:\n    image: x\n    ports: ['127.0.0.1:8080:81']\n",
+         r"services\.b\.ports: host port 8080/tcp is already published by a"),
+        ("  'bad name':\n    image: x\n", r"services: 'bad name': a service name is"),
+        ("  web:\n    image: ''\n", r"services\.web\.image: String should have at least 1 character"),
+        ("  web:\n    image: x\n    volumes: [./app]\n", r"services\.web\.volumes: '\./app': write a volume as"),
+        ("  web:\n    image: x\n    tmpfs: [tmp]\n", r"services\.web\.tmpfs: 'tmp': a tmpfs mount is an absolute path"),
+        ("  web:\n    image: x\n    init: yes\n    pids_limit: true\n", r"services\.web\.pids_limit: true is not a number"),
+        ("  web:\n    image: x\n    stop_grace_period: later\n", r"stop_grace_period: 'later' is not a duration"),
+        ("  web:\n    image: x\n    healthcheck:\n      test: [CMD, 'true']\n      retries: -1\n", r"healthcheck\.retries: Input should be greater than or equal to 0"),
+        ("  web:\n    image: x\n  web:\n    image: y\n", r"line 4 invalid YAML: duplicate key 'web'"),
+    ],
+)
+def test_stack_problems_are_named(tmp_path: Path, services: str, problem: str) -> None:
+    path = write_stack(tmp_path, services)
+    with pytest.raises(BreakfixError) as caught:
+        load_stack(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert re.search(problem, message), message
+
+
+def test_bytes_that_are_not_utf8_in_a_stack(tmp_path: Path) -> None:
+    path = tmp_path / "compose.yaml"
+    path.write_bytes(b"services:\n  web:\n    image: caf\xe9\n")
+    with pytest.raises(BreakfixError, match=r"compose.yaml: line 3: not UTF-8 text"):
+        load_stack(path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [("./app:/srv/app", ("./app", "/srv/app", "rw")), ("./x:/y:ro", ("./x", "/y", "ro")), ("data:/var/lib/data", ("data", "/var/lib/data", "rw"))],
+)
+def test_volume_forms(spec: str, parsed: tuple[str, str, str]) -> None:
+    assert parse_volume(spec) == parsed
+
+
+def test_host_paths_are_the_bind_mounts() -> None:
+    web = stack(web={"image": "x", "volumes": ["./app:/srv/app", "data:/data", "/etc:/host:ro"]}).services["web"]
+    assert web.host_paths() == ["./app", "/etc"]
