@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from harness.errors import BreakfixError
-from harness.manifest import FaultSpec
+from harness.manifest import FaultSpec, NoBoolNumbers
 from harness.runtime import Runtime
 from harness.runtime.docker import DockerRuntime
 
 
-class FaultParams(BaseModel):
+class FaultParams(NoBoolNumbers):  # `timeout: true` is not a number of seconds
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
