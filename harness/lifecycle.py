@@ -161,7 +161,23 @@ class Lifecycle:
                 runtime.provision(self.reporter.progress)
 
     def grade(self, *, only: set[str] | None = None, junit: Path | None = None) -> Grade:
-        return run_checks(self.context(), self.entry.checks_dir, only=only, junit=junit)
+        """Settle, then one grading run, bounded by the manifest's check_timeout."""
+        self.settle()
+        return run_checks(self.context(), self.entry.checks_dir, only=only, junit=junit, timeout=self.entry.manifest.check_timeout)
+
+    def settle(self) -> None:
+        """Wait, bounded and shown, until every change made to the system is live: the runtimes' own
+        conditions and the scenario's declared ones (harness.settle). A lab's code runs afresh in each
+        check's sandbox: nothing of it is in flight."""
+        if not self.is_scenario:
+            return
+        from harness.runtime import Settling
+        from harness.settle import declared, wait_until_live
+
+        docker = DockerRuntime(self.instance)
+        conditions = [condition for runtime in self.runtimes() if isinstance(runtime, Settling) for condition in runtime.settle()]
+        conditions += declared(self.scenario.settle, lambda spec: docker.probe(spec.service, spec.command, spec.timeout))
+        wait_until_live(conditions, self.reporter.progress)
 
     def baseline(self, *, reuse: bool = False) -> None:
         """Every check passes on the healthy system; with `reuse`, a proof this machine already holds will do."""

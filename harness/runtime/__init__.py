@@ -7,7 +7,10 @@ check its own prerequisites, tear down, and export the environment a learner's s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from harness.settle import Readiness
 
 Progress = Callable[[str], None]
 
@@ -27,4 +30,13 @@ class Runtime(Protocol):
 
     def env(self) -> dict[str, str]:
         """Variables for the learner's shell and for solution scripts."""
+        ...
+
+
+@runtime_checkable
+class Settling(Protocol):
+    """A runtime that knows when its part of the system is still changing (see harness.settle)."""
+
+    def settle(self) -> list[Readiness]:
+        """Readiness conditions the engine waits for, bounded, before every grading run."""
         ...

@@ -23,12 +23,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BreakfixError
 from harness.paths import state_dir
 from harness.runtime import Progress
 from harness.runtime.docker import port_is_free
+
+if TYPE_CHECKING:
+    from harness.settle import Readiness
 
 PORT = 4566
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{PORT}"
@@ -294,6 +297,13 @@ class AwsRuntime:
                 f"the AWS emulator at {endpoint_url()} is not answering (it may have died): "
                 "`breakfix reset` restarts it and rebuilds the scenario"
             )
+
+    def settle(self) -> list[Readiness]:
+        """The emulator answers: one restarted a moment ago (`breakfix reset`, a learner's own) takes a
+        fraction of a second to serve again."""
+        from harness.settle import Readiness
+
+        return [Readiness("the AWS emulator to answer", lambda: None if self.alive() else f"nothing answers at {endpoint_url()}", timeout=5)]
 
     def leftovers(self) -> list[str]:
         buckets = [b["Name"] for b in client("s3").list_buckets().get("Buckets", []) if b["Name"].startswith(self.prefix)]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -23,6 +23,9 @@ from docker.models.containers import Container
 
 from harness.errors import BreakfixError
 from harness.runtime.compose import Service, Stack, parse_duration
+
+if TYPE_CHECKING:
+    from harness.settle import Readiness
 
 INSTANCE_LABEL = "breakfix.instance"
 SERVICE_LABEL = "breakfix.service"
@@ -247,6 +250,108 @@ class DockerRuntime:
     def logs(self, service: str, tail: int = 50) -> str:
         return self.container(service).logs(tail=tail).decode(errors="replace")
 
+    # -- settle ---------------------------------------------------------------------------------
+
+    def settle(self) -> list[Readiness]:
+        """What must be live before a grading run: containers the engine is (re)starting, and nginx reloads."""
+        from harness.settle import Readiness
+
+        return [
+            Readiness("containers to finish starting", self._starting, timeout=20),
+            Readiness("nginx to finish reloading", self._nginx_reloading, timeout=10),
+        ]
+
+    def _summaries(self, *, stopped: bool = False) -> list[dict]:
+        return list(self.client.api.containers(all=stopped, filters=self._ours()))
+
+    def _starting(self) -> str | None:
+        """Containers restarting, or running with a healthcheck not passed yet. A container stopped,
+        paused or exited without a restart to come was put there (by a fault, a fake, the learner):
+        nothing to wait for; the checks judge it."""
+        restarting = [summary["Labels"].get(SERVICE_LABEL, summary["Id"][:12]) for summary in self._summaries(stopped=True) if summary["State"] == "restarting"]
+        unhealthy = [
+            summary["Id"] for summary in self._summaries()
+            if "(healthy)" not in summary.get("Status", "") and "health" in summary.get("Status", "")
+        ]
+        failing = [name for name in in_parallel(self._failing_healthcheck, unhealthy) if name]
+        busy = [f"{name} restarting" for name in restarting] + [f"{name} not healthy yet" for name in failing]
+        return ", ".join(busy) or None
+
+    def _failing_healthcheck(self, container_id: str) -> str | None:
+        """The service's name while its healthcheck, run now, fails; the engine reports a passing check
+        only an interval later. Bounded by the healthcheck's own timeout, so a hung service cannot hang settle."""
+        try:
+            container = self.client.containers.get(container_id)
+        except NotFound:
+            return None  # removed meanwhile: nothing to wait for
+        name = container.labels.get(SERVICE_LABEL, container.name)
+        healthcheck = container.attrs["Config"].get("Healthcheck") or {}
+        test = healthcheck.get("Test") or ["NONE"]
+        if test[0] not in ("CMD", "CMD-SHELL"):
+            return None
+        command = ["/bin/sh", "-c", " ".join(test[1:])] if test[0] == "CMD-SHELL" else test[1:]
+        code = self.exec_bounded(container, command, max(1, (healthcheck.get("Timeout") or 30e9) / 1e9))
+        return None if code is None or code == 0 else name
+
+    def exec_bounded(self, container: Container, command: list[str], seconds: float) -> int | None:
+        """Exit code of `command` in the container, killed after `seconds` (a hung service must not hang
+        the caller); -1 while the container is not running, None once it is gone."""
+        try:
+            return int(container.exec_run(["timeout", "-s", "KILL", f"{seconds:g}", *command]).exit_code)
+        except NotFound:
+            return None
+        except APIError as exc:
+            if exc.status_code == 409:
+                return -1
+            raise
+
+    def probe(self, service: str, command: list[str], seconds: float) -> int | None:
+        """`exec_bounded` in a service's container; None when it is stopped and no restart is coming
+        (put there on purpose: nothing to wait for)."""
+        try:
+            container = self.container(service)
+        except BreakfixError:
+            return None
+        if container.attrs["State"]["Status"] == "restarting":
+            return -1
+        if container.attrs["State"]["Status"] != "running":
+            return None
+        return self.exec_bounded(container, command, seconds)
+
+    def _nginx_reloading(self) -> str | None:
+        in_flight = [detail for detail in in_parallel(self._nginx_in_flight, [s["Id"] for s in self._summaries()]) if detail]
+        return "; ".join(in_flight) or None
+
+    def _nginx_in_flight(self, container_id: str) -> str | None:
+        """Why an nginx in this container may still serve with an older configuration, or None.
+
+        After `nginx -s reload` returns, the master parses the configuration, starts new workers, and
+        only 100 ms later tells the old ones to stop; they serve with the old configuration until they
+        have finished their connections. The reload is live once the master is back waiting for signals
+        (its kernel wait channel is sigsuspend) and no worker of an older generation is alive (titled
+        "worker process is shutting down"). Read with `docker top`: from the host, no exec, any image."""
+        try:
+            listing = self.client.api.top(container_id, ps_args="-o pid,wchan:32,args")
+        except (NotFound, APIError):
+            return None  # not running any more: the container condition and the checks see to it
+        titles = listing.get("Titles") or []
+        rows = listing.get("Processes") or []
+        if "WCHAN" not in titles or "COMMAND" not in titles:
+            return None
+        wchan, command = titles.index("WCHAN"), titles.index("COMMAND")
+        masters = [row for row in rows if row[command].startswith("nginx: master process")]
+        if not masters:
+            return None
+        name = self.client.api.inspect_container(container_id)["Config"]["Labels"].get(SERVICE_LABEL, container_id[:12])
+        old = sum(1 for row in rows if row[command].startswith("nginx: worker process is shutting down"))
+        if old:
+            return f"{name}: {old} worker(s) of the previous configuration still finishing their connections"
+        # "-" is a running task, or a kernel that hides wait channels: known only when some process shows one
+        readable = any(row[wchan] not in ("-", "0", "") for row in rows)
+        if readable and any("sigsuspend" not in row[wchan] for row in masters):
+            return f"{name}: the nginx master is still applying a reload"
+        return None
+
     # -- teardown -------------------------------------------------------------------------------
 
     def _ours(self) -> dict[str, str]:
@@ -378,6 +483,9 @@ class ComposeStack:
 
     def teardown(self) -> None:
         self.docker.teardown()
+
+    def settle(self) -> list[Readiness]:
+        return self.docker.settle()
 
     def env(self) -> dict[str, str]:
         return {"BREAKFIX_PREFIX": self.docker.prefix, "BREAKFIX_NETWORK": self.docker.network_name}

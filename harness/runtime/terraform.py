@@ -23,12 +23,15 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import state
 from harness.errors import BreakfixError
 from harness.runtime import Progress
 from harness.runtime.aws import REGION, AwsRuntime, client, create_versioned_bucket, endpoint_url
+
+if TYPE_CHECKING:
+    from harness.settle import Readiness
 
 MIN_VERSION = (1, 6)
 INSTALL_HELP = (
@@ -229,6 +232,22 @@ class Run:
             time.sleep(0.05)
         raise BreakfixError(f"terraform run {self.name} showed no {kind} of {address} within {timeout:.0f}s")
 
+    def finishing(self) -> bool:
+        """Alive with every resource it started applying complete: between two steps, or past its last
+        one -- releasing its lock and exiting. A check in that moment sees a lock gone under a live
+        apply; settle waits until it starts its next step or exits."""
+        if not self.alive():
+            return False
+        started: set[str] = set()
+        done: set[str] = set()
+        for message in self.events():
+            address = message.get("hook", {}).get("resource", {}).get("addr")
+            if message.get("type") == "apply_start":
+                started.add(address)
+            elif message.get("type") in ("apply_complete", "apply_errored"):
+                done.add(address)
+        return bool(started) and started <= done
+
     def kill(self) -> None:
         """SIGKILL the whole process group (terraform and its provisioners), as a preempted runner dies."""
         pid = self.pid()
@@ -379,6 +398,18 @@ class TerraformRuntime:
         return dict(json.loads(self.baseline_file.read_text()))
 
     # -- the Runtime protocol --------------------------------------------------------------------
+
+    def settle(self) -> list[Readiness]:
+        """A background run the scenario started is live when it is mid-step or has exited; a killed
+        one stays dead (the fault meant it)."""
+        from harness.settle import Readiness
+
+        def finishing() -> str | None:
+            names = [run.name for run in self.runs() if run.finishing()]
+            return f"{', '.join(names)} between steps or exiting" if names else None
+
+        return [Readiness("terraform runs to finish their current step", finishing, timeout=15)]
+
 
     def preflight(self) -> list[str]:
         problems = [p for p in [version_problem(installed_version())] if p]

@@ -107,3 +107,59 @@ def test_grade_comes_from_installed_content_not_the_checkout() -> None:
     if not (paths.PACKAGE_DIR / "content").is_dir():
         pytest.skip("running from a source checkout (editable); the installed-package rule applies to real installs")
     assert catalog.find(SCENARIO).checks_dir.is_relative_to(paths.PACKAGE_DIR)
+
+
+BROKEN_BUFFERS = ("4k", "4 4k", "8k")  # what the fault sets
+# valid fixes other than the reference's 16k / 8 16k / 32k: the enterprise header (an 8k buffer is
+# still too small for it) fits either
+LEARNER_FIXES = [("12k", "4 12k", "24k"), ("24k", "4 24k", "48k")]
+
+
+def set_buffers(conf: Path, sizes: tuple[str, str, str]) -> None:
+    import re
+
+    size, buffers, busy = sizes
+    text = re.sub(r"proxy_buffer_size \d+k;", f"proxy_buffer_size {size};", conf.read_text())
+    text = re.sub(r"proxy_buffers \d+ \d+k;", f"proxy_buffers {buffers};", text)
+    conf.write_text(re.sub(r"proxy_busy_buffers_size \d+k;", f"proxy_busy_buffers_size {busy};", text))
+
+
+def reload_lb() -> float:
+    """`nginx -s reload` as a learner types it; returns when the command did (the reload itself is still in flight)."""
+    subprocess.run(["docker", "exec", f"bf-{SCENARIO}-lb", "nginx", "-s", "reload"], check=True, capture_output=True, timeout=30)
+    return time.monotonic()
+
+
+def test_a_learners_own_fix_passes_when_checked_right_after_the_reload() -> None:
+    """A valid fix other than the reference, reloaded, then `breakfix check` at once: PASS, every time.
+    The grade settles first (the old nginx workers, on the broken configuration, are gone)."""
+    from harness.lifecycle import Lifecycle
+
+    assert breakfix("start", SCENARIO).returncode == 0
+    lifecycle = Lifecycle(catalog.find(SCENARIO))
+    conf = lifecycle.workspace / "stack" / "lb" / "default.conf"
+    outcomes = []
+    try:
+        for attempt in range(15):
+            set_buffers(conf, BROKEN_BUFFERS)  # broken again, as the fault left it
+            reload_lb()
+            time.sleep(1)
+            set_buffers(conf, LEARNER_FIXES[attempt % 2])
+            reloaded = reload_lb()
+            if attempt % 3 == 2:
+                # in-process, a few milliseconds after the reload: the moment old workers still serve
+                assert time.monotonic() - reloaded < 0.1
+                grade = lifecycle.grade()
+                failures = [f"{c.id}: {c.message}" for c in grade.conditions if c.outcome != "passed"]
+                outcomes.append((attempt, grade.passed, failures))
+                continue
+            launched = time.monotonic()
+            checked = breakfix("check")
+            assert launched - reloaded < 0.1, "the check must start within 100 ms of the reload"
+            assert "grading anyway" not in checked.stdout + checked.stderr, checked.stdout
+            failed = [line for line in checked.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+            outcomes.append((attempt, checked.returncode == 0 and "all conditions pass" in checked.stdout, failed))
+    finally:
+        breakfix("stop")
+    assert [outcome for outcome in outcomes if not outcome[1]] == [], "a correct fix failed its check"
+    assert DockerRuntime(SCENARIO).leftovers() == []

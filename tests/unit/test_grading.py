@@ -1,6 +1,8 @@
 """The grading runner and reporters, on real pytest runs of small check files (no Docker needed)."""
 
 import json
+import signal
+import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -115,3 +117,132 @@ def test_same_named_check_modules_of_two_entries_do_not_collide(context: LabCont
         (folder / "test_traffic.py").write_text("def test_answer(answer):\n    assert answer == 'right', answer\n")
         outcomes.append(run_checks(context, folder).outcome_of("test_answer"))
     assert outcomes == ["passed", "failed"]
+
+
+def _checks_dir(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for filename, text in files.items():
+        (folder / filename).write_text(text)
+    return folder
+
+
+PARAMETRIZED = '''
+import pytest
+
+
+@pytest.mark.parametrize("plan", ["{", pytest.param("[]", id="not a mapping"), "{}"])
+def test_broken_plan(plan):
+    """A broken plan file is refused"""
+    assert plan != "{}", "an empty plan was accepted"
+'''
+
+
+def test_each_case_of_a_parametrized_check_is_its_own_line(context: LabContext, tmp_path: Path) -> None:
+    folder = _checks_dir(tmp_path, "cases", {"test_cases.py": PARAMETRIZED})
+    junit = tmp_path / "grade.xml"
+    grade = run_checks(context, folder, junit=junit)
+    assert [(c.id, c.title, c.outcome) for c in grade.conditions] == [
+        ("test_broken_plan[{]", "A broken plan file is refused [{]", "passed"),
+        ("test_broken_plan[not a mapping]", "A broken plan file is refused [not a mapping]", "passed"),
+        ("test_broken_plan[{}]", "A broken plan file is refused [{}]", "failed"),
+    ]
+    # the JSON ids and the JUnit names are the same strings
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    assert [case.get("name") for case in cases] == [c.id for c in grade.conditions]
+    assert {c["id"] for c in json.loads(report.as_json(grade))["conditions"]} == {c.id for c in grade.conditions}
+    # asked for by function name, every case runs; by case id, only that one
+    assert len(run_checks(context, folder, only={"test_broken_plan"}).conditions) == 3
+    assert [c.id for c in run_checks(context, folder, only={"test_broken_plan[{}]"}).conditions] == ["test_broken_plan[{}]"]
+
+
+SLOW = '''
+import time
+
+import pytest
+
+torn_down = []
+
+
+@pytest.fixture(scope="session")
+def resource():
+    yield "resource"
+    torn_down.append(time.monotonic())  # the session's fixtures still come down after a timeout
+    open(__file__ + ".teardown", "w").close()
+
+
+def test_quick(resource):
+    """A quick condition"""
+
+
+def test_sleeps(resource):
+    """A condition that hangs"""
+    time.sleep(30)
+
+
+def test_swallows(resource):
+    """Never reached"""
+'''
+
+
+def test_a_run_longer_than_check_timeout_ends_with_where_it_stopped(context: LabContext, tmp_path: Path) -> None:
+    folder = _checks_dir(tmp_path, "slow", {"test_slow.py": SLOW})
+    started = time.monotonic()
+    grade = run_checks(context, folder, timeout=0.5)
+    assert time.monotonic() - started < 5
+    by_id = {c.id: c for c in grade.conditions}
+    assert by_id["test_quick"].outcome == "passed"
+    assert by_id["test_sleeps"].outcome == "error" and by_id["test_sleeps"].title == "A condition that hangs"
+    assert by_id["test_sleeps"].message.startswith("check timed out after 0.5 s in test_sleeps")
+    assert "1 check(s) not run: test_swallows" in by_id["test_sleeps"].message
+    assert not grade.passed
+    assert (folder / "test_slow.py.teardown").exists(), "session fixtures are torn down after a timeout"
+    # the timer is gone: nothing fires later in the caller
+    time.sleep(0.7)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+SWALLOWS = '''
+import time
+
+
+def test_swallows_the_first_interrupt():
+    """A check that catches everything once"""
+    try:
+        time.sleep(20)
+    except BaseException:
+        pass
+    time.sleep(20)
+'''
+
+
+def test_a_check_that_swallows_the_timeout_is_stopped_anyway(context: LabContext, tmp_path: Path) -> None:
+    """The timer fires again every second: an `except BaseException` cannot keep a run going past its limit."""
+    folder = _checks_dir(tmp_path, "swallows", {"test_swallow.py": SWALLOWS})
+    started = time.monotonic()
+    grade = run_checks(context, folder, timeout=0.3)
+    assert 1 < time.monotonic() - started < 5
+    assert grade.conditions[0].message.startswith("check timed out after 0.3 s in test_swallows_the_first_interrupt")
+
+
+INTERRUPTED_COLLECTION = {
+    # pytest's own interrupt hook crashing, as its terminal reporter does when the traceback of a Ctrl-C
+    # ends on an instruction without a line number (TypeError: unsupported operand NoneType - int)
+    "conftest.py": "def pytest_keyboard_interrupt(excinfo):\n    raise TypeError(\"unsupported operand type(s) for -: 'NoneType' and 'int'\")\n",
+    "test_interrupted.py": "raise KeyboardInterrupt\n",
+}
+
+
+def test_ctrl_c_during_collection_is_a_plain_keyboard_interrupt(context: LabContext, tmp_path: Path) -> None:
+    folder = _checks_dir(tmp_path, "interrupted", INTERRUPTED_COLLECTION)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        run_checks(context, folder)
+    assert type(raised.value) is KeyboardInterrupt
+    assert raised.value.__context__ is None or raised.value.__suppress_context__, "no chained pytest traceback"
+
+
+def test_ctrl_c_during_a_check_is_a_plain_keyboard_interrupt(context: LabContext, tmp_path: Path) -> None:
+    folder = _checks_dir(tmp_path, "interrupted", {"test_interrupted.py": "def test_x():\n    raise KeyboardInterrupt\n"})
+    with pytest.raises(KeyboardInterrupt):
+        run_checks(context, folder, timeout=30)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
