@@ -35,17 +35,18 @@ errors = Console(stderr=True)
 class RichReporter:
     """Lifecycle steps and their progress as lines stamped with the elapsed time (readable in CI logs too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Console | None = None) -> None:
         self.started = time.monotonic()
+        self.out = out or console
 
     def _stamp(self) -> str:
         return f"[dim]{time.monotonic() - self.started:5.1f}s[/]"
 
     def step(self, name: str, detail: str = "") -> None:
-        console.print(f"{self._stamp()} [bold cyan]▸ {name}[/] {detail}".rstrip())
+        self.out.print(f"{self._stamp()} [bold cyan]▸ {name}[/] {detail}".rstrip())
 
     def progress(self, message: str) -> None:
-        console.print(f"{self._stamp()}   [dim]{message}[/]")
+        self.out.print(f"{self._stamp()}   [dim]{message}[/]")
 
 
 def active_lifecycle() -> tuple[Lifecycle, state.InstanceState]:
@@ -197,6 +198,7 @@ def check(
 ) -> None:
     """Grade the active instance. Exit 0 only when every condition passes."""
     lifecycle, record = active_lifecycle()
+    lifecycle.reporter = RichReporter(errors if as_json else console)  # settle's waits; stdout stays JSON
     with lifecycle.graded():
         if not as_json:
             console.print(f"checking {record.entry_id}...")
