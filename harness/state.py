@@ -293,7 +293,7 @@ def _pointer() -> str | None:
     try:
         data = json.loads(text)
         instance = data["instance"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: JSON nested beyond what json.loads takes
         raise BreakfixError(f"{path}: unreadable instance state (not a pointer to an instance); "
                             "`breakfix stop --force` clears it") from None
     if not isinstance(instance, str) or not instance or "/" in instance or instance.startswith("."):
