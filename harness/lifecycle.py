@@ -468,23 +468,25 @@ def context_for_active() -> LabContext:
 
 
 def force_stop(reporter: Reporter) -> str:
-    """`stop --force`: the active instance torn down and forgotten even when its state cannot be read."""
+    """`stop --force`: the active instance torn down and forgotten even when its state cannot be read.
+    With no readable pointer, every instance that has a record is the one it might have named."""
     try:
         instance = state.active_instance()
     except BreakfixError:
-        state.drop_pointer()  # nothing names an instance in it: only the pointer itself can go
-        return "removed the unreadable active.json (it named no instance that could be torn down)."
-    if instance is None:
-        return "nothing is active."
-    try:
-        entry = find(instance)  # the instance id is its entry id
-    except BreakfixError:
-        with state.instance_lock(instance):
-            DockerRuntime(instance).teardown()  # an entry no longer in the catalog: what carries its label
-            state.forget(instance)
+        state.drop_pointer()
+        candidates = sorted(path.parent.name for path in state.instances_root().glob(f"*/{state.STATE_FILE}"))
     else:
-        Lifecycle(entry, reporter).stop()
-    return f"stopped {instance}: its containers and its unreadable state are gone."
+        candidates = [instance] if instance else []
+    for candidate in candidates:
+        try:
+            entry = find(candidate)  # the instance id is its entry id
+        except BreakfixError:
+            with state.instance_lock(candidate):
+                DockerRuntime(candidate).teardown()  # an entry no longer in the catalog: what carries its label
+                state.forget(candidate)
+        else:
+            Lifecycle(entry, reporter).stop()
+    return f"stopped {', '.join(candidates)}: nothing left behind." if candidates else "no instance left: the state is cleared."
 
 
 @contextmanager
