@@ -146,6 +146,13 @@ def test_ctrl_c_at_any_moment_of_start_hands_over_or_removes_everything(isolated
     assert leftovers() == []
 
 
+@pytest.mark.parametrize("moment", ["▸ provision", "▸ inject"])
+def test_sigterm_during_start_cleans_up_like_ctrl_c(isolated_state: Path, moment: str) -> None:
+    code, printed = start_until(moment, stop_signal=signal.SIGTERM)
+    assert code == 130 and "interrupted: cleaned up" in printed, printed
+    assert record(isolated_state) is None and leftovers() == []
+
+
 def test_verify_of_another_entry_leaves_the_learner_instance_alone(running: Path) -> None:
     verified = run("verify", "502-storm", timeout=600)
     assert verified.returncode == 0, verified.stdout + verified.stderr
