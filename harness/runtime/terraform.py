@@ -238,15 +238,15 @@ class Run:
         apply; settle waits until it starts its next step or exits."""
         if not self.alive():
             return False
-        started: set[str] = set()
-        done: set[str] = set()
+        # counted, not collected: a -replace applies the same address twice (destroy, then create)
+        started = in_flight = 0
         for message in self.events():
-            address = message.get("hook", {}).get("resource", {}).get("addr")
             if message.get("type") == "apply_start":
-                started.add(address)
+                started += 1
+                in_flight += 1
             elif message.get("type") in ("apply_complete", "apply_errored"):
-                done.add(address)
-        return bool(started) and started <= done
+                in_flight -= 1
+        return started > 0 and in_flight <= 0
 
     def kill(self) -> None:
         """SIGKILL the whole process group (terraform and its provisioners), as a preempted runner dies."""

@@ -117,4 +117,6 @@ def test_a_terraform_run_is_settling_only_between_steps_or_exiting(tmp_path: Pat
     baking = write_run(tmp_path / "baking", [hook("apply_start", "a"), hook("apply_complete", "a"), hook("apply_start", "bake")], alive=True)
     exiting = write_run(tmp_path / "exiting", [hook("apply_start", "a"), hook("apply_complete", "a"), hook("apply_start", "bake"), hook("apply_errored", "bake")], alive=True)
     killed = write_run(tmp_path / "killed", [hook("apply_start", "a")], alive=False)
-    assert [run.finishing() for run in (planning, baking, exiting, killed)] == [False, False, True, False]
+    # -replace: the same address destroyed, then created (and baking)
+    replacing = write_run(tmp_path / "replacing", [hook("apply_start", "bake"), hook("apply_complete", "bake"), hook("apply_start", "bake")], alive=True)
+    assert [run.finishing() for run in (planning, baking, exiting, killed, replacing)] == [False, False, True, False, False]
