@@ -123,6 +123,12 @@ class Api:
 
 
 @pytest.fixture(scope="session")
+def inprocess(sandbox):
+    """limiter_grader.py's findings: the middleware called in-process (races, memory of idle keys)."""
+    return sandbox.findings(["python3", "/grader/limiter_grader.py"], files={"limiter_grader.py": Path(__file__).with_name("limiter_grader.py")})
+
+
+@pytest.fixture(scope="session")
 def api(sandbox):
     argv = ["python3", "/grader/serve_app.py", "--port", str(PORT), "--limit", str(LIMIT), "--window", str(WINDOW)]
     files = {"serve_app.py": Path(__file__).with_name("serve_app.py")}

@@ -33,3 +33,15 @@ def test_many_keys_burst_is_exact_per_key(api):
     assert not other, f"unexpected answers under concurrency: {dict(other)}{_odd_one(results)}"
     wrong = {key: admitted[key] for key in keys if admitted[key] != api.limit}
     assert not wrong, f"15 concurrent requests per key, limit {api.limit}: admitted per key {wrong} (expected {api.limit} each)"
+
+
+def test_exact_when_threads_switch_inside_the_middleware(inprocess):
+    """40 threads released together, switching inside the middleware, 15 rounds: exactly N admitted every time"""
+    problem = inprocess.problem("race")
+    assert problem is None, problem
+
+
+def test_idle_keys_are_forgotten(inprocess):
+    """Memory does not grow with keys that stopped sending (40 windows of 1,000 new keys each)"""
+    problem = inprocess.problem("idle_keys")
+    assert problem is None, problem

@@ -1,5 +1,6 @@
 """Limits, Retry-After and the rolling window, tested at exact times of the grader's clock."""
 
+import json
 
 
 def test_admits_exactly_the_limit(api):
@@ -27,17 +28,24 @@ def test_429_carries_retry_after(api):
     """A 429 says when to come back: Retry-After = whole seconds until the oldest counted request expires"""
     key, start = api.new_key("retry"), api.new_epoch()
     api.admit_spread(key, start)  # admitted at +0, +10, +20, +30, +40
-    for offset, expected in ((45, 15), (59.5, 1)):
+    # 45.75 s: 14.25 s left, which ceil makes 15 (round or int would say 14); 59.5 s: 0.5 s left, at least 1
+    for offset, expected in ((45, 15), (45.75, 15), (52.2, 8), (59.5, 1)):
         api.set_clock(start + offset)
         reply = api.get(key)
         assert reply.status == 429, f"{api.limit} requests at +0..+40 s, one more at +{offset} s: expected 429, got {reply.describe()}"
         assert reply.headers.get("retry-after") == str(expected), (
             f"{api.limit} requests at +0..+40 s, one more at +{offset} s: expected Retry-After: {expected} "
-            f"(the +0 s request stops counting at +{api.window} s), got {reply.headers.get('retry-after', 'no Retry-After header')}"
+            f"(ceil of the seconds until the +0 s request stops counting at +{api.window} s), got {reply.headers.get('retry-after', 'no Retry-After header')}"
         )
-        assert reply.headers.get("content-type", "").startswith("application/json"), (
+        assert reply.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json", (
             f"a 429 should be JSON, got Content-Type {reply.headers.get('content-type')!r}"
         )
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            body = None
+        assert body == {"error": "rate limit exceeded"}, f'a 429\'s body should be {{"error": "rate limit exceeded"}}, got {reply.body[:120]!r}'
+
 
 
 def test_window_rolls_at_its_exact_edge(api):
@@ -109,7 +117,16 @@ def test_missing_api_key_is_401(api):
     for label, key in (("no X-API-Key header", None), ("an empty X-API-Key", ""), ("a blank X-API-Key", "   ")):
         reply = api.get(key)
         assert reply.status == 401, f"a request with {label}: expected 401, got {reply.describe()}"
-        assert "missing API key" in reply.body, f"a request with {label}: expected the JSON error 'missing API key', got {reply.body[:120]!r}"
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            body = None
+        assert body == {"error": "missing API key"}, (
+            f'a request with {label}: expected the JSON body {{"error": "missing API key"}}, got {reply.body[:120]!r}'
+        )
+        assert reply.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json", (
+            f"a request with {label}: the 401 should say Content-Type: application/json, got {reply.headers.get('content-type')!r}"
+        )
     assert api.hits("") == 0, "requests without an API key reached the app"
 
 
