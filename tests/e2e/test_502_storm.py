@@ -79,7 +79,7 @@ def test_cli_start_check_fix_check_stop(tmp_path: Path) -> None:
         stopped = breakfix("stop")
     assert stopped.returncode == 0 and "nothing left behind" in stopped.stdout
     assert DockerRuntime(SCENARIO).leftovers() == []
-    assert breakfix("status").returncode == 2
+    assert breakfix("status").returncode == 3  # nothing running: a breakfix error (README, exit codes)
 
 
 def test_ctrl_c_during_provisioning_leaves_nothing() -> None:
@@ -97,7 +97,8 @@ def test_ctrl_c_during_provisioning_leaves_nothing() -> None:
     assert process.returncode == 130, output
     assert "interrupted: cleaned up" in output
     assert docker.leftovers() == []
-    assert breakfix("status").returncode == 2, "an interrupted start must not leave an active instance"
+    # exit 3, nothing running (a breakfix error: README, exit codes)
+    assert breakfix("status").returncode == 3, "an interrupted start must not leave an active instance"
 
 
 def test_grade_comes_from_installed_content_not_the_checkout() -> None:
