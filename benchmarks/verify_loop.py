@@ -14,12 +14,15 @@ scenario or lab proves it is not flaky:
   used to fail;
 - `--stop-on-failure` ends an entry's loop at its first failure; by default the loop goes on, so
   the count says how often an entry fails, not only whether it can;
-- each run is bounded (`--timeout`, default 15 min): a hung run counts as a failure.
+- each run is bounded (`--timeout`, default 15 min): a hung run counts as a failure;
+- `--lock-dir DIR`: each run holds an flock on DIR/bf-lock-<id>, so on a machine several people
+  share, a loop and their own runs of the same entry (same containers, same ports) take turns.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -28,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,9 +73,24 @@ def restart_engine() -> float:
     return time.monotonic() - started
 
 
-def verify_once(entry_id: str, fakes: bool, timeout: float, state_dir: Path) -> tuple[bool, float, str, list[dict]]:
+def verify_once(entry_id: str, options: argparse.Namespace, state_dir: Path) -> tuple[bool, float, str, list[dict]]:
     """One verify process: (passed, seconds, the tail of its output when it failed, its fakes)."""
-    command = [sys.executable, "-m", "harness.cli", "verify", entry_id, "--json", *(["--fakes"] if fakes else [])]
+    command = [sys.executable, "-m", "harness.cli", "verify", entry_id, "--json", *(["--fakes"] if options.fakes else [])]
+    with entry_lock(options.lock_dir, entry_id):
+        return _timed_verify(command, options.timeout, state_dir)
+
+
+@contextmanager
+def entry_lock(lock_dir: Path | None, entry_id: str) -> Iterator[None]:
+    if lock_dir is None:
+        yield
+        return
+    with open(lock_dir / f"bf-lock-{entry_id}", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _timed_verify(command: list[str], timeout: float, state_dir: Path) -> tuple[bool, float, str, list[dict]]:
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                                env={**os.environ, "BREAKFIX_STATE_DIR": str(state_dir)})
@@ -105,7 +125,7 @@ def run_loop(entry_id: str, options: argparse.Namespace, state_dir: Path) -> Loo
     if options.restart_engine:
         console.print(f"[dim]restarting the Docker engine before {entry_id}: {restart_engine():.1f} s[/]")
     for number in range(1, options.runs + 1):
-        passed, seconds, why, fakes = verify_once(entry_id, options.fakes, options.timeout, state_dir)
+        passed, seconds, why, fakes = verify_once(entry_id, options, state_dir)
         loop.seconds.append(seconds)
         for fake in fakes:
             loop.rejections.setdefault(fake["id"], set()).add(tuple(sorted(fake.get("rejected_by", []))))
@@ -163,6 +183,7 @@ def main() -> None:
     parser.add_argument("--restart-engine", action="store_true", help="restart dockerd before each entry's first run")
     parser.add_argument("--stop-on-failure", action="store_true")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one verify may take")
+    parser.add_argument("--lock-dir", type=Path, help="take turns with other runs of the same entry through flock files here")
     options = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="bf-verify-loop-"))
     loops = []
