@@ -15,7 +15,7 @@ HERE = Path(__file__).parent
 PORT = 8080
 OUTCOMES_MARKER = "@@fetch-outcomes "  # the line drive_fetch.py prints its results on
 # what drive_fetch.py passes to fetch_all, per call: base_delay, max_delay
-BACKOFF = {"sk_test_main": (0.2, 2.0), "sk_test_exhaust": (0.2, 0.5)}
+BACKOFF = {"sk_test_main": (0.2, 2.0), "sk_test_exhaust": (0.2, 0.5), "sk_test_backoff": (0.2, 8.0), "sk_test_cap": (0.2, 0.3)}
 
 
 @dataclass(frozen=True)

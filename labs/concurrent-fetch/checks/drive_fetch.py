@@ -19,6 +19,11 @@ CALLS = [
     ("not-found", "sk_test_4xx", ["transfers"], {"base_delay": 0.2}),
     ("bad-key", "sk_live_revoked", ["customers"], {"base_delay": 0.2}),
     ("malformed", "sk_test_4xx", ["events"], {"base_delay": 0.2}),
+    ("wrong-shape", "sk_test_4xx", ["invoices"], {"base_delay": 0.2}),
+    ("json-array", "sk_test_4xx", ["plans"], {"base_delay": 0.2}),
+    ("backoff", "sk_test_backoff", ["customers", "charges", "refunds", "payouts"], {"base_delay": 0.2, "max_delay": 8.0}),
+    ("cap", "sk_test_cap", ["balance_transactions"], {"base_delay": 0.2, "max_delay": 0.3, "max_retries": 5}),
+    ("timeout", "sk_test_timeout", ["payouts"], {"base_delay": 0.2, "max_retries": 1, "timeout": 0.5}),
 ]
 
 

@@ -15,21 +15,40 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 PAGE_SIZE = 10  # the most one page holds, whatever `limit` asks for
+MAX_LIMIT = 100  # `limit` outside 1..MAX_LIMIT is a 400, as in Stripe's API
+HANG = 2.0  # seconds a "hang" answer takes: longer than the timeout the grader passes
 LATENCY = 0.3  # every successful page is slow: concurrency shows in the total time
 COUNTS = {"customers": 25, "charges": 25, "refunds": 12, "payouts": 8, "disputes": 0, "balance_transactions": 30, "events": 0}
 PREFIX = {"customers": "cus", "charges": "ch", "refunds": "re", "payouts": "po", "disputes": "dp", "balance_transactions": "txn", "events": "evt"}
 
 # (api key, resource, cursor) -> the failures answered before the page succeeds, in order.
-# A cursor of "" is the first page. "always" fails every attempt.
+# A cursor of "" is the first page. "always" fails every attempt. A status of 0 is a hang:
+# no answer for HANG seconds (the client times out first).
 PLAN: dict[tuple[str, str, str], list[tuple[int, dict[str, str]]] | str] = {
     ("sk_test_main", "charges", "ch_0010"): [(429, {"Retry-After": "1"})],
     ("sk_test_main", "charges", "ch_0020"): [(503, {})],
     ("sk_test_main", "refunds", ""): [(503, {}), (503, {})],
     ("sk_test_main", "payouts", ""): [(500, {}), (502, {})],
-    ("sk_test_main", "customers", "cus_0020"): [(502, {})],
+    ("sk_test_main", "customers", "cus_0020"): [(504, {})],
     ("sk_test_exhaust", "balance_transactions", ""): "always",
+    # three retries per page, uncapped (max_delay 8): where the backoff's upper bound shows;
+    # every 5xx is transient, not only the three the API section names
+    ("sk_test_backoff", "customers", ""): [(503, {}), (504, {}), (500, {})],
+    ("sk_test_backoff", "charges", ""): [(501, {}), (502, {}), (507, {})],
+    ("sk_test_backoff", "refunds", ""): [(500, {}), (599, {}), (503, {})],
+    ("sk_test_backoff", "payouts", ""): [(504, {}), (503, {}), (502, {})],
+    # five retries under max_delay 0.3: where the cap shows
+    ("sk_test_cap", "balance_transactions", ""): [(503, {})] * 5,
+    # a 503, then no answer: the last attempt's status is None
+    ("sk_test_timeout", "payouts", ""): [(503, {}), (0, {}), (0, {})],
 }
-KNOWN_KEYS = {"sk_test_main", "sk_test_exhaust", "sk_test_4xx"}
+KNOWN_KEYS = {"sk_test_main", "sk_test_exhaust", "sk_test_4xx", "sk_test_backoff", "sk_test_cap", "sk_test_timeout"}
+# 200 answers that are not a list page at all
+NOT_A_PAGE: dict[str, object] = {
+    "events": b"<html><body>502 Bad Gateway (from a misconfigured proxy)</body></html>",  # not JSON
+    "invoices": {"object": "invoice", "id": "in_0001", "amount_due": 1250},  # JSON, one object instead of a list
+    "plans": [{"id": "plan_0001", "object": "plan"}],  # JSON, a bare array
+}
 
 
 def dataset() -> dict[str, list[dict[str, object]]]:
@@ -68,6 +87,9 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/__grader/dataset":
             return self._send(200, STATE.data)
         if url.path == "/__grader/log":
+            settled = time.monotonic() + HANG + 1  # a hung answer is logged when it ends: wait for it, bounded
+            while time.monotonic() < settled and any(STATE.in_flight.values()):
+                time.sleep(0.05)
             with STATE.lock:
                 return self._send(200, {"requests": STATE.log, "peak_in_flight": STATE.peak})
         key = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -90,10 +112,13 @@ class Handler(BaseHTTPRequestHandler):
         if key not in KNOWN_KEYS:
             return 401, {}, _error("authentication_error", "Invalid API Key provided")
         resource = path.removeprefix("/v1/")
+        if path.startswith("/v1/") and resource in NOT_A_PAGE:
+            return 200, {}, NOT_A_PAGE[resource]
         if not path.startswith("/v1/") or resource not in STATE.data:
             return 404, {}, _error("invalid_request_error", f"Unrecognized request URL (GET: {path})")
-        if resource == "events":  # a 200 that is not a list page at all
-            return 200, {}, b"<html><body>502 Bad Gateway (from a misconfigured proxy)</body></html>"
+        limit = query.get("limit", [str(PAGE_SIZE)])[0]
+        if not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+            return 400, {}, _error("invalid_request_error", f"Invalid limit: must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
         cursor = query.get("starting_after", [""])[0]
         plan = PLAN.get((key, resource, cursor), [])
         with STATE.lock:
@@ -103,6 +128,9 @@ class Handler(BaseHTTPRequestHandler):
             return 503, {}, _error("api_error", "Service temporarily unavailable")
         if attempt < len(plan):
             status, headers = plan[attempt]
+            if status == 0:
+                time.sleep(HANG)
+                return 503, {}, _error("api_error", "answered after the client's timeout")
             kind = "rate_limit_error" if status == 429 else "api_error"
             return status, headers, _error(kind, f"scripted failure {attempt + 1} of {len(plan)}")
         objects = STATE.data[resource]

@@ -2,6 +2,8 @@
 
 from itertools import pairwise
 
+import pytest
+
 MAIN = "sk_test_main"
 MAIN_RESOURCES = ["customers", "charges", "refunds", "payouts", "disputes"]
 TOLERANCE = 0.02  # seconds: both timestamps come from the server's clock; this covers its own bookkeeping
@@ -58,13 +60,14 @@ def test_honours_retry_after_on_429(fetch_run):
     assert gap >= 1.0 - TOLERANCE, f"charges page 2 got 429 with Retry-After: 1; the retry came {gap:.2f} s later (must wait at least 1 s)"
 
 
-def _backoff_gaps(fetch_run) -> list[tuple[str, int, float, float]]:
-    """(page, retry number, nominal delay, observed gap) for every retry after a 5xx."""
+def _backoff_gaps(fetch_run, *, uncapped: bool = False) -> list[tuple[str, int, float, float]]:
+    """(page, retry number, nominal delay, observed gap) for every retry after a 5xx; `uncapped`: only
+    the retries whose next delay would still be larger (where a delay of the wrong n shows)."""
     gaps = []
     for key, (base, cap) in fetch_run.backoff.items():
         for (resource, cursor), attempts in fetch_run.chains(key).items():
             for number, (failed, retry) in enumerate(pairwise(attempts)):
-                if failed.status >= 500:
+                if failed.status >= 500 and not (uncapped and base * 2 ** (number + 1) > cap):
                     gaps.append((f"{resource}[{cursor or 'first page'}]", number, min(cap, base * 2**number), retry.start - failed.end))
     return gaps
 
@@ -78,6 +81,21 @@ def test_backoff_is_exponential(fetch_run):
             f"{page}: retry {number + 1} came {gap:.3f} s after the 5xx; with base_delay 0.2 the delay must be in "
             f"[{nominal / 2:.2f}, {nominal:.2f}] s (min(max_delay, base_delay * 2**{number}) with jitter)"
         )
+
+
+def test_backoff_stays_under_its_nominal_delay(fetch_run):
+    """Retry n (n = 0 for the first) waits at most min(max_delay, base_delay * 2**n): some delays fall well under it"""
+    gaps = _backoff_gaps(fetch_run, uncapped=True)
+    assert len(gaps) >= 12, f"expected at least 12 retries after scripted 5xx answers below max_delay, the API saw {len(gaps)}"
+    # a delay drawn from [d/2, d] lands under 0.9 d four times in five; with a delay of the next n
+    # (or any other over d) none does, however the machine schedules
+    under = [gap for _, _, nominal, gap in gaps if gap < 0.9 * nominal]
+    ratios = sorted(round(gap / nominal, 2) for _, _, nominal, gap in gaps)
+    assert under, (
+        f"none of {len(gaps)} retries after a 5xx waited less than 0.9 x min(max_delay, base_delay * 2**n) "
+        f"(delay/nominal: {ratios}): retry n waits in [d/2, d] with d = min(max_delay, base_delay * 2**n), "
+        "n = 0 for the first retry (0.1-0.2 s with base_delay 0.2)"
+    )
 
 
 def test_backoff_has_jitter(fetch_run):
@@ -115,12 +133,49 @@ def test_no_retry_on_other_4xx(fetch_run):
         )
 
 
-def test_malformed_page_is_a_fetch_error(fetch_run):
-    """A 200 whose body is not JSON ends in FetchError for that resource, not a crash"""
-    error = fetch_run.outcome("malformed").get("error")
-    assert error is not None, "GET /v1/events answered 200 with an HTML page; fetch_all returned normally instead of raising FetchError"
-    assert error["type"] == "FetchError" and error["resource"] == "events", (
-        f"GET /v1/events answered 200 with an HTML page: expected FetchError(resource='events', ...), got {error['type']}: {error['text'][:120]}"
+def test_retries_every_5xx(fetch_run):
+    """Every 5xx is transient (501, 504, 507, 599 too, not only 500/502/503): retried until the page succeeds"""
+    result = fetch_run.result("backoff")
+    chains = fetch_run.chains("sk_test_backoff")
+    for resource in ("customers", "charges", "refunds", "payouts"):
+        statuses = [a.status for a in chains.get((resource, ""), [])]
+        assert statuses[-1:] == [200] and len(statuses) == 4, (
+            f"{resource} (first page) answered {statuses[:3]} before succeeding: expected 3 retries and a 200, the API saw {statuses}"
+        )
+    for resource in ("customers", "charges", "refunds", "payouts"):
+        got = [item.get("id") if isinstance(item, dict) else item for item in result.get(resource, [])]
+        expected = [item["id"] for item in fetch_run.dataset[resource]]
+        assert got == expected, f"{resource} after its first page answered three 5xx: expected {len(expected)} objects, got {len(got)}"
+
+
+def test_status_is_the_last_attempts(fetch_run):
+    """FetchError.status is the last attempt's: None when a 503 is followed by a timeout"""
+    error = fetch_run.outcome("timeout").get("error")
+    attempts = len(fetch_run.requests("sk_test_timeout", "payouts"))
+    assert attempts == 2, f"GET /v1/payouts answered 503, then nothing within the 0.5 s timeout; with max_retries=1 expected 2 attempts, the API saw {attempts}"
+    assert error is not None and error["type"] == "FetchError" and error["resource"] == "payouts" and error["status"] is None, (
+        "GET /v1/payouts answered 503, then its retry timed out (max_retries=1): expected FetchError(resource='payouts', "
+        "status=None) -- the last attempt got no response --, got "
+        + ("a normal return" if error is None else f"{error['type']}(resource={error['resource']!r}, status={error['status']!r})")
     )
-    attempts = len(fetch_run.requests("sk_test_4xx", "events"))
-    assert attempts <= 5, f"GET /v1/events was requested {attempts} times (at most 1 + max_retries = 5)"
+
+
+NOT_A_PAGE = {
+    "malformed": ("events", "an HTML page (not JSON)"),
+    "wrong-shape": ("invoices", 'a JSON object that is not a list page ({"object": "invoice", "id": ...})'),
+    "json-array": ("plans", "a bare JSON array"),
+}
+
+
+@pytest.mark.parametrize("call", list(NOT_A_PAGE))
+def test_malformed_page_is_a_fetch_error(fetch_run, call):
+    """A 200 whose body is not a JSON list page ends in FetchError(resource, 200), not a crash or a result"""
+    resource, what = NOT_A_PAGE[call]
+    error = fetch_run.outcome(call).get("error")
+    assert error is not None, f"GET /v1/{resource} answered 200 with {what}; fetch_all returned normally instead of raising FetchError"
+    assert error["type"] == "FetchError" and error["resource"] == resource and error["status"] == 200, (
+        f"GET /v1/{resource} answered 200 with {what}: expected FetchError(resource={resource!r}, status=200), got "
+        f"{error['type']}(resource={error['resource']!r}, status={error['status']!r}): {error['text'][:120]}"
+    )
+    attempts = len(fetch_run.requests("sk_test_4xx", resource))
+    assert attempts <= 5, f"GET /v1/{resource} was requested {attempts} times (at most 1 + max_retries = 5)"

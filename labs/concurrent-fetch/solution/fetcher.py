@@ -66,16 +66,16 @@ def _fetch_resource(base_url: str, resource: str, api_key: str, retry: Retry, ti
     while True:
         query = {"limit": PAGE_LIMIT, **({"starting_after": cursor} if cursor else {})}
         page = _get_json(f"{base_url}/v1/{resource}?{urlencode(query)}", resource, api_key, retry, timeout)
-        data = page.get("data")
+        data = page.get("data") if isinstance(page, dict) else None
         if not isinstance(data, list):
-            raise FetchError(resource, 200, f"malformed page: no 'data' list in {str(page)[:80]}")
+            raise FetchError(resource, 200, f"malformed page: not a list page: {str(page)[:80]}")
         objects.extend(data)
         if not page.get("has_more") or not data:
             return objects
         cursor = data[-1]["id"]
 
 
-def _get_json(url: str, resource: str, api_key: str, retry: Retry, timeout: float) -> dict:
+def _get_json(url: str, resource: str, api_key: str, retry: Retry, timeout: float) -> object:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
     attempt = 0
     while True:
