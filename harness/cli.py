@@ -1,26 +1,35 @@
-"""The command line: parses arguments, calls the lifecycle, prints. No logic of its own."""
+"""The command line: parses arguments, calls the lifecycle, prints. No logic of its own.
+
+Output contract (README, "Exit codes and JSON"): exit 0 all pass, 1 not fixed / verify failed, 2 usage
+error (typer's own), 3 breakfix could not do it, 130 interrupted; under --json stdout holds exactly one
+JSON document and every human line goes to stderr."""
 
 from __future__ import annotations
 
-import json
+import errno
+import getpass
+import os
 import shlex
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from typer.exceptions import TyperException
 
-from harness import catalog, doctor, state
+from harness import __version__, catalog, doctor, state
 from harness.catalog import Entry
 from harness.errors import BreakfixError
 from harness.grading import report
-from harness.manifest import LabManifest
+from harness.manifest import LabManifest, read_text
+from harness.output import ExitCode, document, plain, printable
 
 if TYPE_CHECKING:
     from harness.lifecycle import Lifecycle
@@ -29,7 +38,7 @@ app = typer.Typer(help="Hands-on break/fix labs for cloud and infrastructure eng
 images_app = typer.Typer(help="The base image every scenario runs on.", no_args_is_help=True)
 app.add_typer(images_app, name="images")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error stays one line in a pipe: grep and CI logs see it whole
 
 
 class RichReporter:
@@ -43,10 +52,11 @@ class RichReporter:
         return f"[dim]{time.monotonic() - self.started:5.1f}s[/]"
 
     def step(self, name: str, detail: str = "") -> None:
-        self.out.print(f"{self._stamp()} [bold cyan]▸ {name}[/] {detail}".rstrip())
+        # details quote manifests (a fake's summary) and engines: escaped
+        self.out.print(f"{self._stamp()} [bold cyan]▸ {plain(name)}[/] {plain(detail)}".rstrip(), highlight=False)
 
     def progress(self, message: str) -> None:
-        self.out.print(f"{self._stamp()}   [dim]{message}[/]")
+        self.out.print(f"{self._stamp()}   [dim]{plain(message)}[/]", highlight=False)
 
 
 def active_lifecycle() -> tuple[Lifecycle, state.InstanceState]:
@@ -75,29 +85,94 @@ def findings_for(entries: list[Entry]) -> dict[str, list[doctor.Finding]]:
 def print_markdown(path: Path) -> None:
     from rich.markdown import Markdown  # a tenth of a second to import: only the commands that print prose pay it
 
-    console.print(Markdown(path.read_text()))
+    console.print(Markdown(printable(read_text(path))))  # Markdown reads no Rich markup, but would pass escapes through
+
+
+# -- errors, interrupts and the JSON document ------------------------------------------------------
+
+class _Run:
+    """What the running command has printed and may be interrupted in (one command per process)."""
+
+    emitted = False  # its JSON document is on stdout: an error after it goes to stderr only
+    provisioning = False  # an interrupt cleans up what it created
+
+
+def emit(text: str) -> None:
+    """Print the command's one JSON document on stdout."""
+    print(text, flush=True)
+    _Run.emitted = True
+
+
+def _os_error(exc: OSError) -> str:
+    where = str(exc.filename) if exc.filename else "a file breakfix needed"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        folder = os.path.dirname(where) if exc.filename else "."
+        return f"no space left on the device holding {where}: free some space (`df -h {folder}`) and run the command again"
+    if exc.errno == errno.EROFS:
+        return f"{where} is on a read-only file system: point BREAKFIX_STATE_DIR at a writable directory and run the command again"
+    if isinstance(exc, PermissionError):
+        return (f"permission denied on {where}: make it writable by {getpass.getuser()} (or point BREAKFIX_STATE_DIR at a "
+                "writable directory) and run the command again")
+    return f"{exc.strerror or exc}: {where}"
+
+
+def _engine_error(exc: Exception) -> str | None:
+    """The Docker SDK's and its HTTP stack's errors, recognised without importing them (list and doctor never load them)."""
+    modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
+    if not modules & {"docker", "requests", "urllib3"}:
+        return None
+    detail = " ".join(str(exc).split())[:300]
+    if any(word in type(exc).__name__ for word in ("Connection", "Timeout", "Timed")):
+        return f"the Docker engine stopped answering ({detail}): make sure it runs (`docker info`), then run the command again"
+    return f"the Docker engine refused a request: {detail}"
+
+
+def explain(exc: Exception) -> str:
+    """The one line (or short block, for a BreakfixError that lists problems) the user reads."""
+    if isinstance(exc, BreakfixError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    engine = _engine_error(exc)
+    if engine is not None:
+        return engine
+    detail = " ".join(str(exc).split())[:300]
+    return f"unexpected {type(exc).__name__}: {detail} -- a breakfix bug, please report it (BREAKFIX_DEBUG=1 shows the traceback)"
 
 
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Expected failures print one red line and exit 2; Ctrl-C exits 130 after cleanup."""
+    """Expected failures print one red line and exit 3 (under --json also a JSON error document on stdout);
+    Ctrl-C exits 130 after cleanup; nothing reaches the user as a traceback."""
+
+    name = command.__name__.removesuffix("_command").removesuffix("_entries")  # doctor_command is `doctor`
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _Run.emitted = False
         try:
             return command(*args, **kwargs)
-        except BreakfixError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # exit codes, usage errors, and a closed pipe are typer's to handle
         except KeyboardInterrupt as exc:
             # a lifecycle that could not clean up, or has handed over, says so in the interrupt
-            errors.print(f"[yellow]interrupted: {escape(str(exc)) or 'cleaned up'}[/]", highlight=False)
-            raise typer.Exit(130) from None
+            said = plain(str(exc)) or ("cleaned up" if _Run.provisioning else "")
+            errors.print(f"[yellow]interrupted{': ' + said if said else ''}[/]", highlight=False)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as exc:  # the last place a traceback could reach the user
+            if os.environ.get("BREAKFIX_DEBUG") and not isinstance(exc, BreakfixError):
+                raise
+            message = explain(exc)
+        if kwargs.get("as_json") and not _Run.emitted:
+            emit(document(name, {"passed": False, "error": message}))
+        errors.print(f"[bold red]error:[/] {plain(message)}", highlight=False)
+        raise typer.Exit(ExitCode.ERROR)
 
     return wrapper
 
 
 def _sigterm_as_interrupt() -> None:
     """So `kill <pid>` of a running start/verify cleans up like Ctrl-C does."""
+    _Run.provisioning = True
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -105,30 +180,114 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"breakfix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")] = False,
+) -> None:
+    """Hands-on break/fix labs for cloud and infrastructure engineers."""
+
+
+# -- the catalog -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Invalid:
+    id: str
+    kind: str
+    problem: str  # the whole line, naming the file
+    reason: str  # the same without the entry's path, for a table cell
+
+
+def _invalid_entries(problems: list[str]) -> list[Invalid]:
+    """One per problem. Each problem names a file in its entry (the catalog's contract), which is how it
+    is matched to its directory; one naming none keeps `?` for id and kind."""
+    directories = [(directory, kind) for kind, root in zip(catalog.KIND_DIRS, catalog.roots(), strict=True) if root.is_dir()
+                   for directory in root.iterdir() if directory.is_dir()]
+    invalid = []
+    for problem in problems:
+        match = [(str(directory), kind) for directory, kind in directories if problem.startswith((f"{directory}/", f"{directory}:"))]
+        if match:
+            prefix, kind = max(match, key=lambda found: len(found[0]))
+            invalid.append(Invalid(Path(prefix).name, kind, problem, problem[len(prefix):].lstrip("/: ").strip() or problem))
+        else:
+            invalid.append(Invalid("?", "?", problem, problem))
+    return invalid
+
+
 @app.command("list")
 @friendly
 def list_entries(
-    kind: Annotated[Optional[str], typer.Option(help="scenario or lab")] = None,
-    tag: Annotated[Optional[str], typer.Option(help="only entries with this tag")] = None,
+    kind: Annotated[str | None, typer.Option(help="scenario or lab")] = None,
+    tag: Annotated[str | None, typer.Option(help="only entries with this tag")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable catalog on stdout")] = False,
 ) -> None:
-    """Every scenario and lab, with whether this machine meets its requirements."""
+    """Every scenario and lab, with whether this machine meets its requirements. Exit 3 if any entry is invalid."""
     found, problems = catalog.scan()
     entries = [e for e in found if (kind is None or e.kind == kind) and (tag is None or tag in e.manifest.tags)]
-    table = Table(title="breakfix catalog")
-    for column in ("id", "kind", "title", "difficulty", "tags", "question", "requires"):
-        table.add_column(column)
+    invalid = [bad for bad in _invalid_entries(problems) if kind is None or bad.kind in (kind, "?")]
     machine = findings_for(entries)
+    listed = []
     for entry in entries:
         manifest = entry.manifest
-        missing = doctor.unmet(list(manifest.requires), machine)
-        needs = ", ".join(manifest.requires) or "-"
-        met = f"[green]✓[/] {needs}" if not missing else f"[red]✗[/] missing {', '.join(missing)}"
-        table.add_row(entry.id, entry.kind, manifest.title, manifest.difficulty, ", ".join(manifest.tags), manifest.question, met)
-    console.print(table)
-    for problem in problems:
-        errors.print(f"[bold red]invalid:[/] {problem}", highlight=False)
-    if problems:
-        raise typer.Exit(2)
+        listed.append({"id": entry.id, "kind": entry.kind, "title": manifest.title, "difficulty": manifest.difficulty,
+                       "question": manifest.question, "tags": list(manifest.tags), "requires": list(manifest.requires),
+                       "missing": doctor.unmet(list(manifest.requires), machine)})
+    if as_json:
+        emit(document("list", {"entries": listed, "invalid": [{"id": bad.id, "kind": bad.kind, "problem": bad.problem} for bad in invalid]}))
+    else:
+        console.print(_catalog_table(listed, invalid, console.width))
+        for bad in invalid:  # whole, with the file it names
+            errors.print(f"[bold red]invalid:[/] {plain(bad.problem)}", highlight=False)
+    if invalid:
+        raise typer.Exit(ExitCode.ERROR)
+
+
+TITLE_MIN, TAGS_MIN = 16, 8
+DROPPABLE = ("tags", "kind", "level", "q", "ready")  # what goes first when a terminal is narrow; the id and title never go
+
+
+def _catalog_table(listed: list[dict[str, Any]], invalid: list[Invalid], width: int) -> Table:
+    """Readable at 80 columns and in a pipe: the id (what a user types) is never cut, the title wraps, tags
+    are cut, then whole columns go. Rich would cut every column alike, so the widths are set here."""
+    rows: list[dict[str, Text]] = []
+    for row in listed:
+        ready = Text("✓", "green") if not row["missing"] else Text("✗ " + ", ".join(row["missing"]), "red")
+        rows.append({"id": Text(printable(row["id"]), "bold"), "kind": Text(row["kind"]), "q": Text(printable(row["question"])),
+                     "level": Text(printable(row["difficulty"])), "ready": ready, "title": Text(printable(row["title"], newlines=False)),
+                     "tags": Text(printable(", ".join(row["tags"]), newlines=False), "dim")})
+    for bad in invalid:
+        rows.append({"id": Text(printable(bad.id), "bold"), "kind": Text(bad.kind), "q": Text("-"), "level": Text("-"),
+                     "ready": Text("✗ invalid", "red"), "title": Text(printable(bad.reason, newlines=False), "red"), "tags": Text("")})
+    columns = ["id", "kind", "q", "level", "ready", "title", "tags"]
+    natural = {name: max([len(name)] + [row[name].cell_len for row in rows]) for name in columns}
+    natural["ready"] = min(natural["ready"], 12)  # a long list of missing requirements folds
+    sized = dict(natural)
+    for droppable in (None, *DROPPABLE):
+        if droppable is not None:
+            columns.remove(droppable)
+        room = width - sum(natural[name] for name in columns if name not in ("title", "tags")) - 2 * (len(columns) - 1)
+        if "tags" in columns:
+            sized["title"] = min(natural["title"], room - TAGS_MIN)
+            sized["tags"] = min(natural["tags"], room - sized["title"])
+            if sized["title"] >= TITLE_MIN and sized["tags"] >= TAGS_MIN:
+                break
+        else:
+            sized["title"] = min(natural["title"], room)
+            if sized["title"] >= TITLE_MIN:
+                break
+    sized["title"] = max(sized["title"], 4)  # narrower than any layout: a thin title, still a whole id
+    table = Table(title="breakfix catalog", box=None, pad_edge=False, header_style="bold")
+    for name in columns:
+        table.add_column(name, width=sized[name], no_wrap=name in ("id", "kind", "q", "level", "tags"),
+                         overflow="ellipsis" if name == "tags" else "fold")
+    for row in rows:
+        table.add_row(*(row[name] for name in columns))
+    return table
 
 
 @app.command()
@@ -137,10 +296,14 @@ def show(entry_id: str) -> None:
     """The manifest and the brief of one scenario or lab."""
     entry = catalog.find(entry_id)
     manifest = entry.manifest
-    console.print(f"[bold]{manifest.title}[/] ({entry.kind} {entry.id}, {manifest.difficulty}, question {manifest.question})")
-    console.print(f"tags: {', '.join(manifest.tags)}   requires: {', '.join(manifest.requires) or '-'}   time limit: {manifest.time_limit} min")
+    console.print(f"[bold]{plain(manifest.title)}[/] ({entry.kind} {entry.id}, {plain(manifest.difficulty)}, question {plain(manifest.question)})",
+                  highlight=False)
+    console.print(f"tags: {plain(', '.join(manifest.tags))}   requires: {plain(', '.join(manifest.requires)) or '-'}   "
+                  f"time limit: {manifest.time_limit} min", highlight=False)
     print_markdown(entry.brief)
 
+
+# -- an instance -----------------------------------------------------------------------------------
 
 @app.command()
 @friendly
@@ -165,36 +328,45 @@ def start(
 
 def _hand_over(lifecycle: Lifecycle) -> None:
     print_markdown(lifecycle.entry.brief)
-    console.print(f"[bold]workspace:[/] {lifecycle.workspace}")
+    console.print(f"[bold]workspace:[/] {plain(lifecycle.workspace)}", highlight=False)
     for key, value in lifecycle.env().items():
-        console.print(f"  {key}={value}", highlight=False)
+        console.print(f"  {plain(key)}={plain(value)}", highlight=False)
     manifest = lifecycle.entry.manifest
     if isinstance(manifest, LabManifest):
-        console.print(f"next: implement {manifest.entry} in the workspace, then `breakfix check` (it runs your code in a sandbox "
-                      f"limited to {manifest.limits.memory} memory, {manifest.limits.seconds:g} s per run); stuck? `breakfix hint`.")
+        console.print(f"next: implement {plain(manifest.entry)} in the workspace, then `breakfix check` (it runs your code in a sandbox "
+                      f"limited to {plain(manifest.limits.memory)} memory, {manifest.limits.seconds:g} s per run); stuck? `breakfix hint`.")
         return
     console.print("next: debug with your usual tools, then `breakfix check`; stuck? `breakfix hint`.")
 
 
 @app.command()
 @friendly
-def status() -> None:
-    """The active instance: elapsed time, hints used, check attempts."""
+def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable status on stdout")] = False) -> None:
+    """The active instance: elapsed time, hints used, check attempts. Exit 3 when nothing is running."""
     entry, record = active_entry()
     limit = entry.manifest.time_limit * 60
+    solved_after = int(record.solved_at - (record.handed_over_at or record.started_at)) if record.solved_at else None
+    if as_json:
+        emit(document("status", {
+            "entry": record.entry_id, "instance": record.instance, "kind": record.kind, "phase": record.phase,
+            "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": limit,
+            "over_time": record.elapsed > limit, "hints_used": record.hints_used, "hints_total": len(entry.hint_files),
+            "checks_run": len(record.attempts), "solved": record.solved_at is not None, "solved_after_seconds": solved_after,
+        }))
+        return
     minutes, seconds = divmod(int(record.elapsed), 60)
     over = " [red](over time)[/]" if record.elapsed > limit else ""
-    console.print(f"[bold]{record.entry_id}[/] ({record.kind}) -- {escape(record.describe())}")
+    console.print(f"[bold]{plain(record.entry_id)}[/] ({record.kind}) -- {plain(record.describe())}", highlight=False)
     console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
-    if record.solved_at:
-        console.print(f"[green]solved[/] after {int(record.solved_at - (record.handed_over_at or record.started_at))}s")
+    if solved_after is not None:
+        console.print(f"[green]solved[/] after {solved_after}s")
 
 
 @app.command()
 @friendly
 def check(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
-    junit: Annotated[Optional[Path], typer.Option(help="also write JUnit XML to this file")] = None,
+    junit: Annotated[Path | None, typer.Option(help="also write JUnit XML to this file")] = None,
 ) -> None:
     """Grade the active instance. Exit 0 only when every condition passes."""
     lifecycle, record = active_lifecycle()
@@ -210,7 +382,7 @@ def check(
         except BreakfixError as exc:
             unrecorded = exc  # the grade was computed: show it, then say it was not recorded
     if as_json:
-        print(report.as_json(grade))
+        emit(report.as_json(grade))
     else:
         report.print_text(grade, console)
     if unrecorded is not None:
@@ -274,7 +446,7 @@ def stop(force: Annotated[bool, typer.Option(help="forget the instance even if i
         if force:
             from harness.lifecycle import force_stop
 
-            console.print(force_stop(RichReporter()), highlight=False)
+            console.print(plain(force_stop(RichReporter())), highlight=False)
         if stop_emulator_if_unused():
             console.print("stopped the AWS emulator (no instance needs it).")
         elif not force:
@@ -296,53 +468,106 @@ def env_command() -> None:
         print(f"export {key}={shlex.quote(value)}")
 
 
+# -- proving entries -------------------------------------------------------------------------------
+
+def _verify_targets(entry_ids: list[str], out: Console) -> tuple[list[Entry], list[dict[str, Any]]]:
+    """The entries to verify, and a result for each one that will not be: invalid, unknown or skipped.
+    `all` proves what this machine can run and says what it skipped; a named entry is never skipped."""
+    if entry_ids != ["all"]:
+        entries, results = [], []
+        for entry_id in dict.fromkeys(entry_ids):
+            try:
+                entries.append(catalog.find(entry_id))
+            except BreakfixError as exc:
+                results.append({"entry": entry_id, "outcome": "invalid", "passed": False, "error": str(exc)})
+                out.print(f"[bold red]invalid[/] {plain(entry_id)}: {plain(exc)}", highlight=False, soft_wrap=True)
+        return entries, results
+    found, problems = catalog.scan()
+    results = [{"entry": bad.id, "outcome": "invalid", "passed": False, "error": bad.problem} for bad in _invalid_entries(problems)]
+    for problem in problems:
+        out.print(f"[bold red]invalid[/] {plain(problem)}", highlight=False, soft_wrap=True)
+    machine = findings_for(found)
+    runnable = []
+    for entry in found:
+        missing = doctor.unmet(list(entry.manifest.requires), machine)
+        if missing:
+            reason = f"this machine lacks {', '.join(missing)} (`breakfix doctor`)"
+            results.append({"entry": entry.id, "outcome": "skipped", "passed": False, "reason": reason})
+            out.print(f"[yellow]skipped[/] {entry.id}: {plain(reason)}", highlight=False)
+        else:
+            runnable.append(entry)
+    return runnable, results
+
+
 @app.command()
 @friendly
 def verify(
     entry_ids: Annotated[list[str], typer.Argument(help="ids to verify; `all` for every entry")],
     fakes: Annotated[bool, typer.Option("--fakes", help="also prove every declared fake fix fails")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout; progress on stderr")] = False,
 ) -> None:
-    """Prove entries end to end: healthy passes, broken fails, solution passes, teardown is clean."""
+    """Prove entries end to end: healthy passes, broken fails, solution passes, teardown is clean.
+    Each entry is proved even after another failed. Exit 0 all pass, 1 one failed, 3 one is invalid or the engine is unreachable."""
     _sigterm_as_interrupt()
-    entries = catalog.discover() if entry_ids == ["all"] else [catalog.find(i) for i in entry_ids]
-    if entry_ids == ["all"]:
-        # `all` proves what this machine can run and says what it skipped; a named entry is never skipped
-        machine = findings_for(entries)
-        runnable = []
-        for entry in entries:
-            missing = doctor.unmet(list(entry.manifest.requires), machine)
-            if missing:
-                console.print(f"[yellow]skipped[/] {entry.id}: this machine lacks {', '.join(missing)} (`breakfix doctor`)")
-            else:
-                runnable.append(entry)
-        entries = runnable
-    results = []
+    out = errors if as_json else console
+    entries, results = _verify_targets(entry_ids, out)
+    fatal = None
     for entry in entries:
-        lifecycle = new_lifecycle(entry, None if as_json else RichReporter())
-        result = lifecycle.verify(fakes=fakes)
-        results.append(result)
-        if not as_json:
-            steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
-            console.print(f"[bold green]verified[/] {entry.id} in {result.seconds:.1f}s ({steps})")
-            for fake_id, failing in result.fakes:
-                console.print(f"  fake fix {fake_id}: rejected by {', '.join(failing)}")
+        lifecycle = new_lifecycle(entry, RichReporter(out))
+        started = time.monotonic()
+        try:
+            lifecycle.require_engine()
+        except BreakfixError as exc:  # no later entry can run either
+            fatal = str(exc)
+            break
+        try:
+            result = lifecycle.verify(fakes=fakes)
+        except BreakfixError as exc:
+            results.append({"entry": entry.id, "outcome": "failed", "passed": False, "seconds": round(time.monotonic() - started, 2),
+                            "error": str(exc)})
+            out.print(f"[bold red]failed[/] {entry.id} after {time.monotonic() - started:.1f}s: {plain(exc)}", highlight=False)
+            continue
+        results.append({"entry": entry.id, "outcome": "passed", "passed": True, "seconds": round(result.seconds, 2),
+                        "steps": [{"name": name, "seconds": round(seconds, 2)} for name, seconds in result.steps],
+                        "fakes": [{"id": fake_id, "rejected_by": failing} for fake_id, failing in result.fakes]})
+        steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
+        out.print(f"[bold green]verified[/] {entry.id} in {result.seconds:.1f}s ({plain(steps)})", highlight=False)
+        for fake_id, failing in result.fakes:
+            out.print(f"  fake fix {plain(fake_id)}: rejected by {plain(', '.join(failing))}", highlight=False)
+    outcomes = [r["outcome"] for r in results]
+    counts = {outcome: outcomes.count(outcome) for outcome in ("passed", "failed", "invalid", "skipped")}
+    if fatal is None and counts["passed"] == 0 and not (counts["failed"] or counts["invalid"]):
+        fatal = "nothing to verify: this machine meets no entry's requirements (`breakfix doctor` says what is missing)"
+    passed = fatal is None and counts["passed"] > 0 and not (counts["failed"] or counts["invalid"])
+    body: dict[str, Any] = {"passed": passed, "counts": counts, "entries": results}
+    if fatal is not None:
+        body["error"] = fatal
     if as_json:
-        print(json.dumps([{"entry": r.entry_id, "seconds": round(r.seconds, 2), "steps": r.steps, "fakes": r.fakes} for r in results], indent=2))
+        emit(document("verify", body))
+    if len(results) > 1:
+        out.print(", ".join(f"{number} {outcome}" for outcome, number in counts.items() if number), highlight=False)
+    if fatal is not None:
+        errors.print(f"[bold red]error:[/] {plain(fatal)}", highlight=False)
+    raise typer.Exit(ExitCode.ERROR if fatal is not None or counts["invalid"] else ExitCode.OK if passed else ExitCode.FAILED)
 
 
 @app.command("doctor")
 @friendly
-def doctor_command() -> None:
-    """What is installed, what is missing, and how to get it."""
-    table = Table(title="breakfix doctor")
-    for column in ("requirement", "item", "", "detail"):
-        table.add_column(column)
+def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable findings on stdout")] = False) -> None:
+    """What is installed, what is missing, and how to get it. Exit 1 when something is missing."""
     found = doctor.findings()
-    for finding in found:
-        table.add_row(finding.requirement, finding.item, "[green]ok[/]" if finding.ok else "[red]missing[/]", finding.detail)
-    console.print(table)
-    raise typer.Exit(0 if all(f.ok for f in found) else 1)
+    passed = all(f.ok for f in found)
+    if as_json:
+        emit(document("doctor", {"passed": passed, "findings": [
+            {"requirement": f.requirement, "item": f.item, "ok": f.ok, "detail": f.detail} for f in found]}))
+    else:
+        table = Table(title="breakfix doctor")
+        for column in ("requirement", "item", "", "detail"):
+            table.add_column(column)
+        for finding in found:
+            table.add_row(plain(finding.requirement), plain(finding.item), "[green]ok[/]" if finding.ok else "[red]missing[/]", plain(finding.detail))
+        console.print(table)
+    raise typer.Exit(ExitCode.OK if passed else ExitCode.FAILED)
 
 
 @images_app.command("build")
@@ -356,11 +581,15 @@ def images_build(
     from harness.runtime.docker import connect
 
     result = build_base_image(connect(), force=force, method=method)  # type: ignore[arg-type]
-    console.print(result.summary())
+    console.print(plain(result.summary()), highlight=False)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # between typer's own frames, outside every command's handler
+        errors.print("[yellow]interrupted[/]", highlight=False)
+        raise SystemExit(ExitCode.INTERRUPTED) from None
 
 
 if __name__ == "__main__":

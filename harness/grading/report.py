@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.console import Console
 from rich.table import Table
 
 from harness.grading.grade import Grade
+from harness.output import document, plain
 
 MARKS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "error": "[red]ERROR[/]", "skipped": "[yellow]SKIP[/]"}
 
 
 def as_table(grade: Grade) -> Table:
-    table = Table(title=f"breakfix check: {grade.entry_id}", show_lines=False, expand=False)
+    table = Table(title=f"breakfix check: {plain(grade.entry_id)}", show_lines=False, expand=False)
     table.add_column("", no_wrap=True)
     table.add_column("condition")
     table.add_column("details", overflow="fold")
     for condition in grade.conditions:
-        table.add_row(MARKS[condition.outcome], condition.title, condition.message)
+        # a message can quote what the learner's system answered: escaped, never read as markup
+        table.add_row(MARKS[condition.outcome], plain(condition.title), plain(condition.message))
     return table
 
 
@@ -34,4 +34,4 @@ def print_text(grade: Grade, console: Console) -> None:
 
 
 def as_json(grade: Grade) -> str:
-    return json.dumps(grade.as_dict(), indent=2)
+    return document("check", grade.as_dict())

@@ -79,7 +79,7 @@ def test_port_taken_by_something_else_is_a_one_line_error() -> None:
         with pytest.raises(BreakfixError, match=f"port {PORT} on 127.0.0.1 is taken by something that is not an AWS endpoint"):
             Lifecycle(catalog.find("terraform-corrupted-state")).preflight()
         started = breakfix("start", "terraform-corrupted-state")
-        assert started.returncode == 2 and "not an AWS endpoint" in started.stderr and "Traceback" not in started.stderr
+        assert started.returncode == 3 and "not an AWS endpoint" in started.stderr and "Traceback" not in started.stderr
     finally:
         server.shutdown()
         server.server_close()

@@ -249,7 +249,7 @@ def test_list_prints_the_good_entries_and_each_bad_one(content: Path, monkeypatc
     (content / "infra").symlink_to(content_root() / "infra")  # the doctor column reads the image recipe
     monkeypatch.setenv("BREAKFIX_CONTENT", str(content))
     result = CliRunner().invoke(app, ["list"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output  # a bad manifest: exit 3, after every entry is listed
     assert "502-storm" in result.output and "not UTF-8 text" in result.output
 
 
