@@ -148,7 +148,7 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _Run.emitted = False
+        _Run.emitted = _Run.provisioning = False
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
