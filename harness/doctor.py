@@ -20,7 +20,7 @@ def _version(command: list[str]) -> str | None:
     if not shutil.which(command[0]):
         return None
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = (result.stdout or result.stderr).strip().splitlines()
