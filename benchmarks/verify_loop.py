@@ -107,17 +107,12 @@ def _timed_verify(command: list[str], timeout: float, state_dir: Path) -> tuple[
 
 
 def _fakes_of(stdout: str) -> list[dict]:
-    """The fakes of a verify's JSON document, in either of the shapes verify has printed."""
+    """The fakes of a verify's JSON document (`breakfix verify --json`)."""
     try:
         document = json.loads(stdout)
     except json.JSONDecodeError:
         return []
-    entries = document.get("entries", []) if isinstance(document, dict) else document
-    fakes: list[dict] = []
-    for entry in entries:
-        for fake in entry.get("fakes", []):
-            fakes.append(fake if isinstance(fake, dict) else {"id": fake[0], "rejected_by": fake[1]})
-    return fakes
+    return [fake for entry in document.get("entries", []) for fake in entry.get("fakes", [])]
 
 
 def run_loop(entry_id: str, options: argparse.Namespace, state_dir: Path) -> Loop:
