@@ -165,9 +165,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8080)
     port = parser.parse_args().port
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    Server(("0.0.0.0", port), Handler).serve_forever()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # every graded call starts at once: a backlog of 5 (the default) drops connections, and a
+    # dropped SYN is retried only after 1 s, longer than the 0.5 s timeout one call uses
+    request_queue_size = 128
 
 
 if __name__ == "__main__":
