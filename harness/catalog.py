@@ -95,10 +95,10 @@ def validate_entry(entry: Entry) -> None:
     grader, confirm naming no check, faults and stacks that would fail only at start."""
     for field, path in entry.referenced():
         _inside(entry, field, path)
-    missing = [path for path in entry.referenced_files() if not path.is_file()]
+    missing = [(field, path) for field, path in entry.referenced() if not path.is_file()]
     if missing:
-        names = ", ".join(str(path.relative_to(entry.directory)) for path in missing)
-        raise BreakfixError(f"{entry.directory}: missing file(s) referenced by the manifest: {names}")
+        names = ", ".join(f"{path.relative_to(entry.directory)} ({field})" for field, path in missing)
+        raise BreakfixError(f"{entry.manifest_file}: missing file(s) referenced by the manifest: {names}")
     for field, path in entry.referenced():
         if field.startswith(TEXT_FIELDS):
             read_text(path)

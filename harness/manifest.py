@@ -407,7 +407,7 @@ def load_manifest(path: Path) -> AnyManifest:
         raise BreakfixError(f"{path}: not a manifest (expected one of {', '.join(MANIFEST_FILES)})")
     data = load_yaml(path)
     if not isinstance(data, dict):
-        raise BreakfixError(f"{path}: must be a mapping of fields, got {type(data).__name__}")
+        raise BreakfixError(f"{path}: (top level): must be a mapping of fields, got {type(data).__name__}")
     try:
         manifest = model.model_validate(data)
     except ValidationError as exc:

@@ -35,6 +35,17 @@ def parse_volume(spec: str) -> tuple[str, str, str]:
     return source, target, mode
 
 
+def _env_value(name: str, value: object) -> str:
+    """An environment value as compose passes it: null is empty, true is "true"; a list or mapping is an error."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise ValueError(f"{name!r}: an environment value is a string or a number, not a {type(value).__name__}")
+
+
 def is_host_path(source: str) -> bool:
     return source.startswith((".", "/"))
 
@@ -96,9 +107,11 @@ class Service(Model):
     @classmethod
     def _env_list_to_map(cls, value: object) -> object:
         if isinstance(value, list):
-            return dict(str(item).split("=", 1) if "=" in str(item) else (str(item), "") for item in value)
+            if not all(isinstance(item, str) for item in value):
+                raise ValueError("write each item of an environment list as NAME=value")
+            return dict(item.split("=", 1) if "=" in item else (item, "") for item in value)
         if isinstance(value, dict):
-            return {str(key): "" if val is None else str(val) for key, val in value.items()}
+            return {str(key): _env_value(str(key), val) for key, val in value.items()}
         return value
 
     @field_validator("ports")

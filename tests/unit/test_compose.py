@@ -38,6 +38,11 @@ def test_environment_list_form() -> None:
     assert web.environment == {"A": "1", "B": ""}
 
 
+def test_environment_scalars_as_compose_passes_them() -> None:
+    web = stack(web={"image": "x", "environment": {"A": 1, "B": None, "C": True, "D": 0.5}}).services["web"]
+    assert web.environment == {"A": "1", "B": "", "C": "true", "D": "0.5"}
+
+
 def test_start_levels_put_dependencies_first() -> None:
     levels = stack(lb={"image": "x", "depends_on": ["app"]}, app={"image": "x", "depends_on": ["db"]}, db={"image": "x"}).start_levels()
     assert levels == [["db"], ["app"], ["lb"]]
@@ -119,6 +124,8 @@ def write_stack(tmp_path: Path, services: str) -> Path:
         ("  web:\n    image: x\n    stop_grace_period: later\n", r"stop_grace_period: 'later' is not a duration"),
         ("  web:\n    image: x\n    healthcheck:\n      test: [CMD, 'true']\n      retries: -1\n", r"healthcheck\.retries: Input should be greater than or equal to 0"),
         ("  web:\n    image: x\n  web:\n    image: y\n", r"line 4 invalid YAML: duplicate key 'web'"),
+        ("  web:\n    image: x\n    environment: {SECRET: {nested: 1}}\n", r"services\.web\.environment: 'SECRET': an environment value is a string or a number"),
+        ("  web:\n    image: x\n    environment: [{A: 1}]\n", r"services\.web\.environment: write each item of an environment list as NAME=value"),
     ],
 )
 def test_stack_problems_are_named(tmp_path: Path, services: str, problem: str) -> None:
