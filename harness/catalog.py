@@ -83,9 +83,6 @@ class Entry:
             files.append(("entry", self.directory / "starter" / self.manifest.entry))
         return files
 
-    def referenced_files(self) -> list[Path]:
-        return [path for _, path in self.referenced()]
-
 
 TEXT_FIELDS = ("README.md", "solution/SOLUTION.md", "hints")  # prose the CLI prints: it must decode
 
@@ -113,7 +110,7 @@ def validate_entry(entry: Entry) -> None:
     if isinstance(entry.manifest, ScenarioManifest):
         _validate_scenario(entry, entry.manifest, checks)
     if isinstance(entry.manifest, LabManifest):
-        _validate_lab(entry.manifest, entry.directory)
+        _validate_lab(entry, entry.manifest)
 
 
 def _inside(entry: Entry, field: str, path: Path) -> None:
@@ -231,11 +228,14 @@ def _validate_compose_stack(entry: Entry, manifest: ScenarioManifest, stack_file
                 raise BreakfixError(f"{field}: leads outside the stack folder (the learner's workspace is a copy of it only)")
 
 
-def _validate_lab(manifest: LabManifest, directory: Path) -> None:
+def _validate_lab(entry: Entry, manifest: LabManifest) -> None:
     """A lab's learner code runs in a sandbox container, and verify swaps starter for solution."""
+    directory = entry.directory
     if "docker" not in manifest.requires:
         raise BreakfixError(f"{directory}/lab.yaml: requires: must include docker -- learner code is graded in a sandbox container")
-    if not (directory / "solution" / manifest.entry).is_file():
+    reference = directory / "solution" / manifest.entry
+    _inside(entry, "entry", reference)
+    if not reference.is_file():
         raise BreakfixError(f"{directory}/solution/{manifest.entry}: missing -- the reference implementation of the entry file")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -44,4 +45,31 @@ def test_a_lab_needs_a_reference_of_its_entry_file(tmp_path: Path) -> None:
     lab = copy_lab(tmp_path)
     (lab / "solution" / "deploy_order.py").unlink()
     with pytest.raises(BreakfixError, match="reference implementation"):
+        catalog.load_entry(lab)
+
+
+def test_a_lab_file_may_not_lead_out_of_the_lab(tmp_path: Path) -> None:
+    lab = copy_lab(tmp_path)
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("print('not the lab')\n")
+    (lab / "solution" / "deploy_order.py").unlink()
+    (lab / "solution" / "deploy_order.py").symlink_to(outside)
+    with pytest.raises(BreakfixError, match=r"lab.yaml: entry: solution/deploy_order.py leads outside the entry directory"):
+        catalog.load_entry(lab)
+
+
+@pytest.mark.parametrize(("value", "problem"), [("/etc/passwd", "not absolute"), ("../../x.py", "no '..'"), (True, "valid string")])
+def test_the_entry_file_is_a_path_inside_starter(tmp_path: Path, value: object, problem: str) -> None:
+    lab = copy_lab(tmp_path)
+    manifest = lab / "lab.yaml"
+    manifest.write_text(manifest.read_text().replace("entry: deploy_order.py", f"entry: {value}"))
+    with pytest.raises(BreakfixError, match=rf"lab.yaml: entry: .*{re.escape(problem)}"):
+        catalog.load_entry(lab)
+
+
+def test_limits_refuse_true_for_a_number(tmp_path: Path) -> None:
+    lab = copy_lab(tmp_path)
+    manifest = lab / "lab.yaml"
+    manifest.write_text(manifest.read_text().replace("pids: 32", "pids: true"))
+    with pytest.raises(BreakfixError, match=r"lab.yaml: limits.pids: true is not a number"):
         catalog.load_entry(lab)
