@@ -383,7 +383,7 @@ class LabManifest(Manifest):
 
 
 AnyManifest = ScenarioManifest | LabManifest
-MANIFEST_FILES = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
+MANIFEST_FILES: dict[str, type[ScenarioManifest] | type[LabManifest]] = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
 
 
 def _field_name(part: str | int) -> str:
