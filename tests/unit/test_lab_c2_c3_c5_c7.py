@@ -5,9 +5,12 @@ containers; `breakfix verify` proves the labs end to end)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -143,6 +146,53 @@ def test_reference_gives_up_and_does_not_retry_4xx(api):
     assert (malformed.value.resource, malformed.value.status) == ("events", 200)
     attempts = [r["path"] for r in mock.STATE.log]
     assert attempts.count("/v1/balance_transactions") == 3 and attempts.count("/v1/transfers") == 1
+
+
+def test_reference_on_the_answers_the_readme_now_settles(api, monkeypatch: pytest.MonkeyPatch):
+    """A 503 then a timeout is status None; JSON that is not a list page is FetchError(200); every 5xx is retried."""
+    url, mock = api
+    monkeypatch.setattr(mock, "HANG", 0.3)
+    fetcher = load("concurrent-fetch", "solution/fetcher.py")
+    with pytest.raises(fetcher.FetchError) as timed_out:
+        fetcher.fetch_all(url, ["payouts"], "sk_test_timeout", base_delay=0.01, max_retries=1, timeout=0.1)
+    assert (timed_out.value.resource, timed_out.value.status) == ("payouts", None)
+    for resource in ("invoices", "plans"):
+        with pytest.raises(fetcher.FetchError) as not_a_page:
+            fetcher.fetch_all(url, [resource], "sk_test_4xx", base_delay=0.01)
+        assert (not_a_page.value.resource, not_a_page.value.status) == (resource, 200)
+    resources = ["customers", "charges", "refunds", "payouts"]
+    assert fetcher.fetch_all(url, resources, "sk_test_backoff", base_delay=0.01) == {name: mock.STATE.data[name] for name in resources}
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten"])
+def test_mock_refuses_a_limit_out_of_range(api, limit: str):
+    url, _ = api
+    request = urllib.request.Request(f"{url}/v1/customers?limit={limit}", headers={"Authorization": "Bearer sk_test_main"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+
+
+def test_switching_limit_catches_a_lock_free_limiter_and_not_the_reference(monkeypatch: pytest.MonkeyPatch):
+    from harness.runtime import sandbox_findings
+
+    monkeypatch.setitem(sys.modules, "breakfix_findings", sandbox_findings)
+    grader = load("rate-limiter", "checks/limiter_grader.py")
+    assert grader.SwitchingInt(5) == 5 and 4 < grader.SwitchingInt(5) and not grader.SwitchingInt(5) > 5
+    reference = load("rate-limiter", "solution/ratelimit.py")
+    monkeypatch.setitem(sys.modules, "ratelimit", reference)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        limiter, app = grader.middleware(grader.SwitchingInt(5), grader.Clock(60_000.0, switching=True))
+        statuses = grader.together(40, lambda: grader.call(limiter, "k"))
+        assert statuses.count("200") == 5 and app.calls == 5
+        limiter, app = grader.middleware(grader.SwitchingInt(5), grader.Clock(60_000.0, switching=True))
+        limiter._lock = contextlib.nullcontext()  # the no-lock fake, in-process
+        statuses = grader.together(40, lambda: grader.call(limiter, "k"))
+        assert statuses.count("200") > 5
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def test_backoff_delay_is_equal_jitter():

@@ -95,7 +95,36 @@ def test_kv_reference_heap_stays_small_under_overwrites() -> None:
     assert store.incr("k3") == 9994 and store.ttl("k3") == 100
 
 
+def test_kv_reference_refuses_bools_and_floats_and_changes_nothing() -> None:
+    store = lab_module("kv-ttl", "solution/kvstore.py").KVStore(clock=Clock())
+    for ttl in (True, False):
+        with pytest.raises(ValueError):
+            store.set("k", 1, ttl=ttl)
+    assert store.get("k") is None
+    store.set("n", 10, ttl=50)
+    for delta in (1.5, True):
+        with pytest.raises(TypeError):
+            store.incr("n", delta)
+    store.set("f", 2.0)
+    with pytest.raises(TypeError):
+        store.incr("f")
+    assert (store.get("n"), store.ttl("n"), store.get("f")) == (10, 50, 2.0)
+
+
 # -- C6 alert-dedup -------------------------------------------------------------------------------
+
+
+def test_dedup_reference_stream_ends_at_flush_and_rejects_change_nothing() -> None:
+    dedup = lab_module("alert-dedup", "solution/dedup.py").Deduplicator()
+    dedup.push({"ts": 1000, "source": "api", "name": "Up"})
+    for bad in ({"ts": 1e9, "source": "api", "name": "X", "labels": None}, {"ts": 10, "source": "", "name": "X"}):
+        with pytest.raises(ValueError):
+            dedup.push(bad)
+    assert dedup.dropped_late == 0 and [a["ts"] for a in dedup.push({"ts": 970, "source": "db", "name": "Down"})] == []
+    assert [a["ts"] for a in dedup.flush()] == [970, 1000]
+    with pytest.raises(RuntimeError):
+        dedup.push({"ts": 2000, "source": "api", "name": "Up"})
+    assert dedup.flush() == []
 
 
 def test_dedup_reference_readme_example() -> None:
@@ -122,18 +151,25 @@ def test_deploy_order_grader_knows_a_real_cycle() -> None:
     assert grader.cycle_problem("error: cycle: b -> c -> a -> b", graph) is None
     assert "does not depend" in grader.cycle_problem("error: cycle: a -> c -> b -> a", graph)
     assert "start and end" in grader.cycle_problem("error: cycle: a -> b -> c", graph)
+    behind = grader.SMALL["cycle-behind-others"]
+    assert grader.cycle_problem("error: cycle: db -> cache -> app -> db", behind) is None
+    assert "does not depend" in grader.cycle_problem("error: cycle: api -> app -> cache -> db -> web -> api", behind)
+    eight = grader.SMALL["figure-eight"]
+    assert grader.cycle_problem("error: cycle: right -> hub -> right", eight) is None
+    assert "more than once" in grader.cycle_problem("error: cycle: hub -> left -> hub -> right -> hub", eight)
 
 
-@pytest.mark.parametrize("case", ["readme", "ties", "diamond-duplicate-deps", "cycle", "self-dependency", "unknown-dependency", "not-json"])
+@pytest.mark.parametrize("case", ["readme", "ties", "diamond-duplicate-deps", "cycle", "self-dependency", "cycle-behind-others",
+                                  "figure-eight", "unknown-dependency", "not-json", "name-empty", "depends-on-not-strings"])
 def test_deploy_order_reference_on_the_small_plans(tmp_path: Path, case: str) -> None:
     grader = lab_module("deploy-order", "checks/conftest.py")
     plan = tmp_path / "plan.json"
     plan.write_bytes(grader.small_file(case))
     done = run_reference("deploy-order", "deploy_order.py", str(plan))
     graph = grader.SMALL[case]
-    if case in ("cycle", "self-dependency"):
+    if case in grader.CYCLES:
         assert done.returncode == 1 and grader.cycle_problem(done.stderr, graph) is None
-    elif case in ("unknown-dependency", "not-json"):
+    elif case not in grader.ORDERED:
         assert done.returncode == 1 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     else:
         assert done.stdout.splitlines() == grader.expected_order(graph)

@@ -7,6 +7,7 @@ finding, never a crash of the grader. The host-side checks show the findings as 
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import random
@@ -190,7 +191,7 @@ def functional() -> None:
                 return problem
             store = new_store(Clock())
             key = SwitchingKey(f"hits:{round_number}")
-            run_threads(16, lambda _: [store.incr(key) for _ in range(50)])
+            run_threads(16, functools.partial(incr_many, store, key, 50))
             problem = expect(f"round {round_number}: 16 threads released together x 50 incr({key!r}): final get", store.get(key), 800)
         return problem
 
@@ -201,7 +202,7 @@ def functional() -> None:
             key = SwitchingKey(f"session:{round_number}")
             store.set(key, "v")
             answers: list[Any] = []
-            run_threads(16, lambda _: answers.append(store.delete(key)))
+            run_threads(16, functools.partial(delete_into, store, key, answers))
             if answers.count(True) != 1:
                 return (f"round {round_number}: 16 threads released together each call delete({key!r}) of one live key: expected "
                         f"exactly one True, got {answers.count(True)} True and {answers.count(False)} False")
@@ -243,6 +244,15 @@ class SwitchingKey(str):
     def __hash__(self) -> int:
         time.sleep(0)
         return str.__hash__(self)
+
+
+def incr_many(store: Any, key: str, times: int, _: int) -> None:
+    for _ in range(times):
+        store.incr(key)
+
+
+def delete_into(store: Any, key: str, answers: list[Any], _: int) -> None:
+    answers.append(store.delete(key))
 
 
 def run_threads(count: int, target: Callable[[int], Any]) -> None:

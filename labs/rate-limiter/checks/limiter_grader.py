@@ -8,6 +8,7 @@ would hide, and memory held for keys that stopped sending.
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 import threading
@@ -135,7 +136,7 @@ def main() -> None:
             for round_number in range(1, RACE_ROUNDS + 1):
                 limiter, app = middleware(SwitchingInt(LIMIT), Clock(60_000.0 * round_number, switching=True))
                 key = f"sk_race_{round_number}"
-                statuses = together(RACE_THREADS, lambda: call(limiter, key))
+                statuses = together(RACE_THREADS, functools.partial(call, limiter, key))
                 admitted = statuses.count("200")
                 if admitted != LIMIT or app.calls != LIMIT:
                     return (f"round {round_number} of {RACE_ROUNDS}: {RACE_THREADS} threads released together each sent one request "
