@@ -74,7 +74,7 @@ def main() -> None:
     os.environ["BREAKFIX_STATE_DIR"] = tempfile.mkdtemp(prefix="bfbench-state-")
     client = connect()
     rounds = [one_round(client) for _ in range(options.rounds)]
-    oom, start, check = (list(column) for column in zip(*rounds))
+    oom, start, check = (list(column) for column in zip(*rounds, strict=True))
     verify_started = time.monotonic()
     verified = breakfix("verify", SCENARIO, "--fakes")
     verify_seconds = time.monotonic() - verify_started
