@@ -6,7 +6,10 @@ from urllib.parse import urlsplit
 def test_lb_config_is_valid(host):
     """nginx accepts its configuration (nginx -t)"""
     result = host("lb").run("nginx -t")
-    assert result.rc == 0, f"nginx -t fails: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.rc}"
+    # nginx -t ends with the generic "test failed": the [emerg] line before it names the directive
+    lines = result.stderr.strip().splitlines()
+    reason = next((line.split("]", 1)[1].split(": ", 1)[-1] for line in lines if "[emerg]" in line), lines[-1] if lines else f"exit {result.rc}")
+    assert result.rc == 0, f"nginx -t fails: {reason}"
 
 
 def test_load_balancer_is_in_the_path(lab, backends):
