@@ -18,6 +18,8 @@ the probe -- while a bounded cache stays flat within a few MiB.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
@@ -53,6 +55,8 @@ class Probe:
     after: dict = field(default_factory=dict)
     load: probes.LoadResult = field(default_factory=lambda: probes.LoadResult(planned=MEASURED))
     memory: list[tuple[float, float]] = field(default_factory=list)  # (requests answered so far, MiB)
+    cache_before: dict | None = None  # pricing's /stats around the measured load (None: not served)
+    cache_after: dict | None = None
 
     @property
     def restarts(self) -> int:
@@ -72,11 +76,21 @@ def rss_mib(lab) -> float | None:
     return int(output.strip()) / 1024 if code == 0 and output.strip().isdigit() else None
 
 
+def cache_stats(url: str) -> dict | None:
+    """pricing's own /stats (entries, max_entries), or None when it does not serve them (a rewrite)."""
+    try:
+        with urllib.request.urlopen(f"{url}/stats", timeout=3) as response:
+            stats = json.load(response)
+    except (OSError, ValueError):
+        return None
+    return stats if isinstance(stats, dict) and isinstance(stats.get("entries"), int) else None
+
+
 @pytest.fixture(scope="session")
 def probe(lab, inspect, http_load) -> Probe:
     run = uuid.uuid4().hex[:8]
     http_load(lab.entrypoint_url, quote_paths(run + "w", WARMUP), total=WARMUP, concurrency=CONCURRENCY, timeout=3.0, deadline=15.0)
-    result = Probe(before=inspect(SERVICE))
+    result = Probe(before=inspect(SERVICE), cache_before=cache_stats(lab.entrypoint_url))
     paths = quote_paths(run, MEASURED)
     size = MEASURED // STEPS
     for step in range(STEPS):
@@ -90,5 +104,6 @@ def probe(lab, inspect, http_load) -> Probe:
     value = rss_mib(lab)
     if value is not None:
         result.memory.append((len(result.load.responses), value))
+    result.cache_after = cache_stats(lab.entrypoint_url)
     result.after = inspect(SERVICE)
     return result
