@@ -6,6 +6,7 @@ nothing to clean up."""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
@@ -15,7 +16,12 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
-    run()
+    try:
+        run()
+    finally:
+        # the command is over and has said how it ended: a Ctrl-C now could only break the
+        # interpreter's exit handlers (urllib3's pool finalizers) with a traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

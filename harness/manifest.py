@@ -391,11 +391,16 @@ def _field_name(part: str | int) -> str:
     return str(part) if isinstance(part, int) or re.fullmatch(r"[\w.-]+", part) else repr(part)
 
 
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """A pydantic error location as `a.b.0.'odd key'`: always one line, whatever the keys hold."""
+    return ".".join(_field_name(part) for part in loc)
+
+
 def describe(error: ValidationError, path: Path, prefix: str = "") -> str:
     """A validation error as one line: the file, then `field: problem` for each problem."""
     problems = []
     for item in error.errors():
-        where = prefix + ".".join(_field_name(part) for part in item["loc"]) or "(top level)"
+        where = prefix + field_path(item["loc"]) or "(top level)"
         problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
     return f"{path}: " + "; ".join(problems)
 

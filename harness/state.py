@@ -36,6 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import BreakfixError
+from harness.manifest import field_path
 from harness.paths import state_dir
 
 SCHEMA_VERSION = 2
@@ -193,7 +194,7 @@ def _parse(path: Path, text: str) -> InstanceState:
         return InstanceState.model_validate_json(text)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the file"
+        where = field_path(problem["loc"]) or "the file"
         raise BreakfixError(f"{path}: unreadable instance state ({where}: {problem['msg']}); "
                             "`breakfix stop --force` clears it") from None
 
