@@ -274,8 +274,10 @@ class Sandbox:
                 self.client.networks.get(internal).connect(container, aliases=[alias] if alias else [])
             container.start()
             container.reload()
-            host_port = int(container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
-            endpoint = Endpoint(container, f"http://127.0.0.1:{host_port}", alias)
+            # a program that exits at once is gone before the engine lists its port: the wait below
+            # then reports how it ended instead of a lookup failing here
+            published = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp")
+            endpoint = Endpoint(container, f"http://127.0.0.1:{published[0]['HostPort']}" if published else "", alias)
             self._wait_ready(endpoint, port, ready_path, launch.ready_timeout, argv, learner, nonce)
             yield endpoint
         finally:
@@ -293,16 +295,28 @@ class Sandbox:
             if self._is_ready(endpoint, port, ready_path):
                 return
             time.sleep(0.2)
-        logs = endpoint.logs(tail=30).strip()[-1500:] or "(no output)"
         if endpoint.container.attrs["State"]["Status"] == "running":
             exited = f"not {what} after {timeout:.0f} s"
         else:
-            _, report = parse_report(_text(endpoint.container.logs(stdout=False, stderr=True)), nonce)
+            report = self._exit_report(endpoint.container, nonce)
             exited = f"it exited with code {report['exit_code'] if report else 'unknown'}"
+        logs = endpoint.logs(tail=30).strip()[-1500:] or "(no output)"
         message = f"`{' '.join(argv)}` did not come up ({exited}); its output:\n{logs}"
         if learner:
             raise SandboxFailure(message)
         raise BreakfixError(f"grader service {endpoint.alias}: {message}")
+
+    @staticmethod
+    def _exit_report(container: Container, nonce: str) -> dict | None:
+        """The supervisor's report of an exited server. The engine's log pipe can deliver the last
+        lines after the container shows as exited; the report is the last line written, so once it
+        is there the program's whole output is too."""
+        deadline = time.monotonic() + 5
+        while True:
+            _, report = parse_report(_text(container.logs(stdout=False, stderr=True)), nonce)
+            if report is not None or time.monotonic() > deadline:
+                return report
+            time.sleep(0.1)
 
     @staticmethod
     def _is_ready(endpoint: Endpoint, port: int, ready_path: str | None) -> bool:
