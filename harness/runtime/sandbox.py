@@ -300,11 +300,26 @@ class Sandbox:
         else:
             report = self._exit_report(endpoint.container, nonce)
             exited = f"it exited with code {report['exit_code'] if report else 'unknown'}"
-        logs = endpoint.logs(tail=30).strip()[-1500:] or "(no output)"
+        logs = self._settled_output(endpoint).strip()[-1500:] or "(no output)"
         message = f"`{' '.join(argv)}` did not come up ({exited}); its output:\n{logs}"
         if learner:
             raise SandboxFailure(message)
         raise BreakfixError(f"grader service {endpoint.alias}: {message}")
+
+    @staticmethod
+    def _settled_output(endpoint: Endpoint) -> str:
+        """The server's last output. The engine copies stdout and stderr on their own, so the report
+        on stderr can arrive before the program's stdout: read until two reads 0.2 s apart agree
+        on some output, for 2 s at most (an empty output costs the whole bound, on a failure path)."""
+        deadline = time.monotonic() + 2
+        previous = endpoint.logs(tail=30)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            current = endpoint.logs(tail=30)
+            if current == previous and current.strip():
+                break
+            previous = current
+        return previous
 
     @staticmethod
     def _exit_report(container: Container, nonce: str) -> dict | None:
