@@ -25,7 +25,7 @@ from harness import proofs, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, build
-from harness.grading.context import LabContext
+from harness.grading.context import InstanceContext
 from harness.grading.grade import Grade
 from harness.grading.runner import run_checks
 from harness.manifest import FakeFix, ScenarioManifest
@@ -117,8 +117,8 @@ class Lifecycle:
         spec = self.scenario.terraform
         return TerraformRuntime(self.instance, self.workspace / stack, self.entry.directory / stack, spec.workspaces, spec.state_key)
 
-    def context(self) -> LabContext:
-        return LabContext(self.instance, self.entry, self.workspace)
+    def context(self) -> InstanceContext:
+        return InstanceContext(self.instance, self.entry, self.workspace)
 
     def fault_context(self) -> FaultContext:
         return FaultContext(
@@ -463,7 +463,7 @@ def for_active() -> tuple[Lifecycle, state.InstanceState]:
     return Lifecycle(find(record.entry_id)), record
 
 
-def context_for_active() -> LabContext:
+def context_for_active() -> InstanceContext:
     return for_active()[0].context()
 
 

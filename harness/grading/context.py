@@ -13,8 +13,8 @@ from harness.runtime.docker import DockerRuntime
 
 
 @dataclass
-class LabContext:
-    """Handed to checks as the `lab` fixture."""
+class InstanceContext:
+    """Handed to checks as the `instance` fixture."""
 
     instance: str
     entry: Entry

@@ -1,6 +1,6 @@
 """The pytest plugin checks run under: fixtures for the instance, its hosts and the probes.
 
-Modelled on testinfra's own plugin: checks ask for `lab`, `host`, `http_load` and
+Modelled on testinfra's own plugin: checks ask for `instance`, `host`, `http_load` and
 `inspect`, and never build their own connections, so every check sees the same instance.
 """
 
@@ -13,21 +13,21 @@ import pytest
 import testinfra
 
 from harness import probes
-from harness.grading.context import LabContext
+from harness.grading.context import InstanceContext
 
 if TYPE_CHECKING:
     from harness.runtime.sandbox import Sandbox
 
-_active_context: LabContext | None = None
+_active_context: InstanceContext | None = None
 
 
-def activate(context: LabContext | None) -> None:
+def activate(context: InstanceContext | None) -> None:
     """Set by the runner before pytest starts; checks cannot reach the instance otherwise."""
     global _active_context
     _active_context = context
 
 
-def _context() -> LabContext:
+def _context() -> InstanceContext:
     if _active_context is None:
         from harness.lifecycle import context_for_active  # standalone `pytest -p harness.grading.plugin`
 
@@ -37,30 +37,30 @@ def _context() -> LabContext:
 
 
 @pytest.fixture(scope="session")
-def lab() -> LabContext:
+def instance() -> InstanceContext:
     """The running instance: entry, workspace, containers, entrypoint URL."""
     return _context()
 
 
 @pytest.fixture(scope="session")
-def host(lab: LabContext) -> Callable[[str], Any]:
+def host(instance: InstanceContext) -> Callable[[str], Any]:
     """host(service) -> a testinfra host on docker://<that service's container>."""
     cache: dict[str, Any] = {}
 
     def get(service: str) -> Any:
         if service not in cache:
-            cache[service] = testinfra.get_host(f"docker://{lab.container_name(service)}")
+            cache[service] = testinfra.get_host(f"docker://{instance.container_name(service)}")
         return cache[service]
 
     return get
 
 
 @pytest.fixture(scope="session")
-def kube(lab: LabContext) -> Any:
+def kube(instance: InstanceContext) -> Any:
     """The instance's namespace on the kind cluster: kube.core / .apps / .policy clients, kube.namespace, kube.pods()."""
     from harness.runtime.kind import Kube
 
-    return Kube(lab.instance)
+    return Kube(instance.instance)
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +81,11 @@ def http_load() -> Callable[..., probes.LoadResult]:
 
 
 @pytest.fixture(scope="session")
-def inspect(lab: LabContext) -> Callable[[str], dict[str, Any]]:
+def inspect(instance: InstanceContext) -> Callable[[str], dict[str, Any]]:
     """inspect(service) -> `docker inspect` of that service's container, fresh on every call."""
 
     def get(service: str) -> dict[str, Any]:
-        container = lab.container(service)
+        container = instance.container(service)
         container.reload()
         return container.attrs
 
@@ -93,12 +93,12 @@ def inspect(lab: LabContext) -> Callable[[str], dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def sandbox(lab: LabContext) -> Iterator[Sandbox]:
+def sandbox(instance: InstanceContext) -> Iterator[Sandbox]:
     """Runs the learner's code of a lab in throwaway containers with the lab's limits; removes them after the grading run."""
     from harness.runtime.sandbox import Sandbox  # only labs run code in a sandbox
 
-    limits = getattr(lab.entry.manifest, "limits", None)
-    with Sandbox(lab.instance, lab.workspace, limits) as box:
+    limits = getattr(instance.entry.manifest, "limits", None)
+    with Sandbox(instance.instance, instance.workspace, limits) as box:
         yield box
 
 
@@ -118,8 +118,8 @@ def aws() -> Callable[[str], Any]:
 
 
 @pytest.fixture(scope="session")
-def terraform(lab: LabContext, aws: Callable[[str], Any]) -> Any:
+def terraform(instance: InstanceContext, aws: Callable[[str], Any]) -> Any:
     """The instance's TerraformRuntime: plan(workspace) on a pristine copy, state(), lock(), history(), run(name)."""
     from harness.lifecycle import Lifecycle  # lazy: the lifecycle imports the grading runner, which imports us
 
-    return Lifecycle(lab.entry).terraform_runtime()
+    return Lifecycle(instance.entry).terraform_runtime()

@@ -16,7 +16,7 @@ from types import FrameType
 import pytest
 
 from harness.grading import plugin
-from harness.grading.context import LabContext
+from harness.grading.context import InstanceContext
 from harness.grading.grade import Condition, Grade, Outcome
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
@@ -146,7 +146,7 @@ def forget_modules_under(directory: Path) -> None:
 
 
 def run_checks(
-    context: LabContext,
+    context: InstanceContext,
     checks_dir: Path,
     *,
     only: set[str] | None = None,

@@ -10,7 +10,7 @@ import pytest
 
 from harness import catalog
 from harness.errors import BreakfixError
-from harness.grading.context import LabContext
+from harness.grading.context import InstanceContext
 from harness.runtime.compose import Stack
 from harness.runtime.docker import DockerRuntime
 
@@ -76,5 +76,5 @@ def test_a_service_that_exits_while_starting_shows_its_output(runtime: DockerRun
 
 def test_processes_of_a_container_are_listed_by_the_engine(runtime: DockerRuntime, tmp_path: Path) -> None:
     runtime.provision(Stack.model_validate({"services": {"app": service("exec sleep infinity")}}), tmp_path)
-    context = LabContext(runtime.instance, catalog.find("502-storm"), tmp_path)
+    context = InstanceContext(runtime.instance, catalog.find("502-storm"), tmp_path)
     assert context.processes("app") == ["docker-init", "sleep"]

@@ -10,14 +10,14 @@ import pytest
 
 from harness import catalog
 from harness.grading import report
-from harness.grading.context import LabContext
+from harness.grading.context import InstanceContext
 from harness.grading.grade import Condition, Grade
 from harness.grading.runner import run_checks
 
 CHECKS = '''
-def test_passes(lab):
+def test_passes(instance):
     """A condition that holds"""
-    assert lab.instance == "502-storm"
+    assert instance.instance == "502-storm"
 
 
 def test_fails():
@@ -38,8 +38,8 @@ def test_skipped():
 
 
 @pytest.fixture()
-def context(tmp_path: Path) -> LabContext:
-    return LabContext("502-storm", catalog.find("502-storm"), tmp_path)
+def context(tmp_path: Path) -> InstanceContext:
+    return InstanceContext("502-storm", catalog.find("502-storm"), tmp_path)
 
 
 @pytest.fixture()
@@ -50,7 +50,7 @@ def checks(tmp_path: Path) -> Path:
     return folder
 
 
-def test_outcomes_titles_and_learner_messages(context: LabContext, checks: Path) -> None:
+def test_outcomes_titles_and_learner_messages(context: InstanceContext, checks: Path) -> None:
     grade = run_checks(context, checks)
     by_id = {condition.id: condition for condition in grade.conditions}
     assert by_id["test_passes"].outcome == "passed" and by_id["test_passes"].title == "A condition that holds"
@@ -61,13 +61,13 @@ def test_outcomes_titles_and_learner_messages(context: LabContext, checks: Path)
     assert not grade.passed
 
 
-def test_only_runs_the_named_checks(context: LabContext, checks: Path) -> None:
+def test_only_runs_the_named_checks(context: InstanceContext, checks: Path) -> None:
     grade = run_checks(context, checks, only={"test_passes"})
     assert [condition.id for condition in grade.conditions] == ["test_passes"]
     assert grade.passed
 
 
-def test_junit_file(context: LabContext, checks: Path, tmp_path: Path) -> None:
+def test_junit_file(context: InstanceContext, checks: Path, tmp_path: Path) -> None:
     junit = tmp_path / "out" / "grade.xml"
     junit.parent.mkdir()
     run_checks(context, checks, junit=junit)
@@ -77,7 +77,7 @@ def test_junit_file(context: LabContext, checks: Path, tmp_path: Path) -> None:
     assert int(suite.get("tests", 0)) == 4 and int(suite.get("failures", 0)) == 2 and int(suite.get("skipped", 0)) == 1
 
 
-def test_broken_check_file_is_an_error_not_a_pass(context: LabContext, tmp_path: Path) -> None:
+def test_broken_check_file_is_an_error_not_a_pass(context: InstanceContext, tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "test_broken.py").write_text("import no_such_module\n")
@@ -107,7 +107,7 @@ def test_text_report_lists_every_condition() -> None:
     assert "PASS" in text and "FAIL" in text and "12 of 20 failed" in text and "not fixed yet" in text
 
 
-def test_same_named_check_modules_of_two_entries_do_not_collide(context: LabContext, tmp_path: Path) -> None:
+def test_same_named_check_modules_of_two_entries_do_not_collide(context: InstanceContext, tmp_path: Path) -> None:
     """`verify all` grades many entries in one process; each has its own conftest.py and test_traffic.py."""
     outcomes = []
     for answer in ("right", "wrong"):
@@ -138,7 +138,7 @@ def test_broken_plan(plan):
 '''
 
 
-def test_each_case_of_a_parametrized_check_is_its_own_line(context: LabContext, tmp_path: Path) -> None:
+def test_each_case_of_a_parametrized_check_is_its_own_line(context: InstanceContext, tmp_path: Path) -> None:
     folder = _checks_dir(tmp_path, "cases", {"test_cases.py": PARAMETRIZED})
     junit = tmp_path / "grade.xml"
     grade = run_checks(context, folder, junit=junit)
@@ -185,7 +185,7 @@ def test_swallows(resource):
 '''
 
 
-def test_a_run_longer_than_check_timeout_ends_with_where_it_stopped(context: LabContext, tmp_path: Path) -> None:
+def test_a_run_longer_than_check_timeout_ends_with_where_it_stopped(context: InstanceContext, tmp_path: Path) -> None:
     folder = _checks_dir(tmp_path, "slow", {"test_slow.py": SLOW})
     started = time.monotonic()
     grade = run_checks(context, folder, timeout=0.5)
@@ -216,7 +216,7 @@ def test_swallows_the_first_interrupt():
 '''
 
 
-def test_a_check_that_swallows_the_timeout_is_stopped_anyway(context: LabContext, tmp_path: Path) -> None:
+def test_a_check_that_swallows_the_timeout_is_stopped_anyway(context: InstanceContext, tmp_path: Path) -> None:
     """The timer fires again every second: an `except BaseException` cannot keep a run going past its limit."""
     folder = _checks_dir(tmp_path, "swallows", {"test_swallow.py": SWALLOWS})
     started = time.monotonic()
@@ -233,7 +233,7 @@ INTERRUPTED_COLLECTION = {
 }
 
 
-def test_ctrl_c_during_collection_is_a_plain_keyboard_interrupt(context: LabContext, tmp_path: Path) -> None:
+def test_ctrl_c_during_collection_is_a_plain_keyboard_interrupt(context: InstanceContext, tmp_path: Path) -> None:
     folder = _checks_dir(tmp_path, "interrupted", INTERRUPTED_COLLECTION)
     with pytest.raises(KeyboardInterrupt) as raised:
         run_checks(context, folder)
@@ -241,7 +241,7 @@ def test_ctrl_c_during_collection_is_a_plain_keyboard_interrupt(context: LabCont
     assert raised.value.__context__ is None or raised.value.__suppress_context__, "no chained pytest traceback"
 
 
-def test_ctrl_c_during_a_check_is_a_plain_keyboard_interrupt(context: LabContext, tmp_path: Path) -> None:
+def test_ctrl_c_during_a_check_is_a_plain_keyboard_interrupt(context: InstanceContext, tmp_path: Path) -> None:
     folder = _checks_dir(tmp_path, "interrupted", {"test_interrupted.py": "def test_x():\n    raise KeyboardInterrupt\n"})
     with pytest.raises(KeyboardInterrupt):
         run_checks(context, folder, timeout=30)

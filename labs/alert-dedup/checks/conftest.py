@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.grading.context import LabContext
-from harness.runtime.sandbox import Sandbox
-from harness.runtime.sandbox_results import Findings
+from harness.checks import Findings, InstanceContext, Sandbox
 
 GRADER = Path(__file__).with_name("dedup_grader.py")
 
@@ -29,10 +27,10 @@ def functional(sandbox: Sandbox) -> Findings:
 
 
 @pytest.fixture(scope="session")
-def long_stream(sandbox: Sandbox, lab: LabContext, functional: Findings) -> Findings:
+def long_stream(sandbox: Sandbox, instance: InstanceContext, functional: Findings) -> Findings:
     """Run only once every rule passes: a long stream tells little about code wrong on short ones."""
     if functional.failing():
         reason = f"not run until the rules pass (failing: {', '.join(functional.failing())})"
         return functional.withheld(["stream_answers", "stream_memory", "stream_time"], reason)
-    files = {"dedup_grader.py": GRADER, "reference/reference_dedup.py": lab.entry.directory / "solution" / "dedup.py"}
+    files = {"dedup_grader.py": GRADER, "reference/reference_dedup.py": instance.entry.directory / "solution" / "dedup.py"}
     return sandbox.findings(["python3", "/grader/dedup_grader.py", "stream", str(stream_length())], files=files)

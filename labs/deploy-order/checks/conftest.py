@@ -16,10 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from harness.grading.context import LabContext
-from harness.grading.inputs import cached_input
-from harness.runtime.sandbox import Sandbox
-from harness.runtime.sandbox_results import CaseResult, RunResult
+from harness.checks import CaseResult, InstanceContext, RunResult, Sandbox, cached_input
 
 LAB = "deploy-order"
 BIG = 100_000
@@ -167,7 +164,7 @@ class BigRun:
         return 3 * (self.reference_seconds or 0) + 5
 
 
-def run_big(sandbox: Sandbox, lab: LabContext, plan: BigPlan, *, timed: bool) -> BigRun:
+def run_big(sandbox: Sandbox, instance: InstanceContext, plan: BigPlan, *, timed: bool) -> BigRun:
     """The learner's run; when it worked, the reference's run on the same plan if its order or its time is needed."""
     files: dict[str, Path] = {"plan.json": plan.path}
     result = sandbox.run(["python3", PROGRAM, "/grader/plan.json"], files=files)
@@ -175,7 +172,7 @@ def run_big(sandbox: Sandbox, lab: LabContext, plan: BigPlan, *, timed: bool) ->
         return BigRun(result, None, None)
     if plan.known_order is not None and not timed:
         return BigRun(result, plan.known_order, None)
-    files["reference.py"] = lab.entry.directory / "solution" / "deploy_order.py"
+    files["reference.py"] = instance.entry.directory / "solution" / "deploy_order.py"
     reference = sandbox.run(["python3", "/grader/reference.py", "/grader/plan.json"], files=files)
     assert reference.ok and reference.exit_code == 0, f"grader error: the reference failed: {reference.describe()}"
     return BigRun(result, plan.known_order or reference.stdout.splitlines(), reference.seconds)
@@ -201,17 +198,17 @@ def small_failures(small: dict[str, CaseResult]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def big_random(sandbox: Sandbox, lab: LabContext, small: dict[str, CaseResult]) -> BigRun:
+def big_random(sandbox: Sandbox, instance: InstanceContext, small: dict[str, CaseResult]) -> BigRun:
     if small_failures(small):
         return BigRun(None, None, None, f"not run until the small plans pass (failing: {', '.join(small_failures(small))})")
-    return run_big(sandbox, lab, BigPlan.load("random", random_plan), timed=True)
+    return run_big(sandbox, instance, BigPlan.load("random", random_plan), timed=True)
 
 
 @pytest.fixture(scope="session")
-def deep_chain(sandbox: Sandbox, lab: LabContext, small: dict[str, CaseResult]) -> BigRun:
+def deep_chain(sandbox: Sandbox, instance: InstanceContext, small: dict[str, CaseResult]) -> BigRun:
     if small_failures(small):
         return BigRun(None, None, None, f"not run until the small plans pass (failing: {', '.join(small_failures(small))})")
-    return run_big(sandbox, lab, BigPlan.load("chain", chain_plan, chain_names), timed=False)  # depth, not speed: the sandbox's limit bounds it
+    return run_big(sandbox, instance, BigPlan.load("chain", chain_plan, chain_names), timed=False)  # depth, not speed: the sandbox's limit bounds it
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.grading.context import LabContext
-from harness.runtime.sandbox import Sandbox
-from harness.runtime.sandbox_results import Findings
+from harness.checks import Findings, InstanceContext, Sandbox
 
 GRADER = Path(__file__).with_name("kv_grader.py")
 
@@ -20,10 +18,10 @@ def functional(sandbox: Sandbox) -> Findings:
 
 
 @pytest.fixture(scope="session")
-def performance(sandbox: Sandbox, lab: LabContext, functional: Findings) -> Findings:
+def performance(sandbox: Sandbox, instance: InstanceContext, functional: Findings) -> Findings:
     """Timed only once every functional check passes: a budget means nothing for wrong answers."""
     if functional.failing():
         return functional.withheld(["performance"], f"not measured until the other checks pass (failing: {', '.join(functional.failing())})")
-    reference = lab.entry.directory / "solution" / "kvstore.py"
+    reference = instance.entry.directory / "solution" / "kvstore.py"
     files = {"kv_grader.py": GRADER, "reference/reference_kvstore.py": reference}
     return sandbox.findings(["python3", "/grader/kv_grader.py", "perf"], files=files)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import probes
+from harness.checks import http_load
 
 BACKENDS = ("app-1", "app-2", "app-3")
 BACKEND_PORT = 9000
@@ -89,7 +89,7 @@ class Cluster:
 
     def load(self, total: int, clients: int, path: str = "/") -> list[Reply]:
         """`total` GETs from `clients` concurrent keep-alive clients (the harness's bounded probe)."""
-        result = probes.http_load(self.url, [path], total=total, concurrency=clients, timeout=REQUEST_TIMEOUT, deadline=20)
+        result = http_load(self.url, [path], total=total, concurrency=clients, timeout=REQUEST_TIMEOUT, deadline=20)
         return [Reply(r.status, r.headers.get("x-backend", ""), r.body, r.seconds, r.error) for r in result.responses]
 
     @staticmethod

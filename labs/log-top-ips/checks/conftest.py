@@ -20,11 +20,7 @@ from types import ModuleType
 
 import pytest
 
-from harness.errors import BreakfixError
-from harness.grading.context import LabContext
-from harness.grading.inputs import cached_input
-from harness.runtime.sandbox import Sandbox
-from harness.runtime.sandbox_results import CaseResult, RunResult
+from harness.checks import BreakfixError, CaseResult, InstanceContext, RunResult, Sandbox, cached_input
 
 LAB = "log-top-ips"
 PROGRAM = "/work/top_ips.py"
@@ -231,7 +227,7 @@ def small_failures(small: dict[str, CaseResult]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def big(sandbox: Sandbox, lab: LabContext, small: dict[str, CaseResult]) -> BigRun:
+def big(sandbox: Sandbox, instance: InstanceContext, small: dict[str, CaseResult]) -> BigRun:
     failing = small_failures(small)
     if failing:
         return BigRun(None, None, None, f"not run until the small logs pass (failing: {', '.join(failing)})")
@@ -241,7 +237,7 @@ def big(sandbox: Sandbox, lab: LabContext, small: dict[str, CaseResult]) -> BigR
     reference = None
     right = result.ok and result.exit_code == 0 and result.stdout.splitlines() == log.top
     if right and (result.peak_memory_bytes or 0) <= PEAK_BUDGET:  # only a right, streaming run is worth timing
-        files_with_reference = {**files, "reference.py": lab.entry.directory / "solution" / "top_ips.py"}
+        files_with_reference = {**files, "reference.py": instance.entry.directory / "solution" / "top_ips.py"}
         reference = sandbox.run(["python3", "/grader/reference.py", "/grader/access.log"], files=files_with_reference, memory=PERF_MEMORY)
         assert reference.ok and reference.exit_code == 0, f"grader error: the reference failed: {reference.describe()}"
     return BigRun(log, result, reference)

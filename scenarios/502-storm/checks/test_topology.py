@@ -12,14 +12,14 @@ def test_lb_config_is_valid(host):
     assert result.rc == 0, f"nginx -t fails: {reason}"
 
 
-def test_load_balancer_is_in_the_path(lab, backends):
+def test_load_balancer_is_in_the_path(instance, backends):
     """127.0.0.1:8080 is served by the nginx load balancer, with both backends running"""
-    port = urlsplit(lab.entrypoint_url).port
-    publisher = lab.publisher_of(port)
-    expected = lab.container_name("lb")
+    port = urlsplit(instance.entrypoint_url).port
+    publisher = instance.publisher_of(port)
+    expected = instance.container_name("lb")
     assert publisher is not None, f"nothing publishes 127.0.0.1:{port}: is the load balancer running?"
     assert publisher.name == expected, f"127.0.0.1:{port} is published by {publisher.name}, not the load balancer {expected}"
-    assert "nginx" in lab.processes("lb"), "no nginx process in the load balancer container"
+    assert "nginx" in instance.processes("lb"), "no nginx process in the load balancer container"
     for backend in backends:
-        state = lab.container(backend).attrs["State"]
+        state = instance.container(backend).attrs["State"]
         assert state["Running"] and not state["Paused"], f"backend {backend} is not running ({state['Status']})"

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 import pytest
 from docker.errors import APIError
 
-from harness import probes
-from harness.errors import BreakfixError
+from harness.checks import BreakfixError, LoadResult
 
 SERVICE = "pricing"
 WARMUP = 600
@@ -53,7 +52,7 @@ def quote_paths(run: str, count: int) -> list[str]:
 class Probe:
     before: dict
     after: dict = field(default_factory=dict)
-    load: probes.LoadResult = field(default_factory=lambda: probes.LoadResult(planned=MEASURED))
+    load: LoadResult = field(default_factory=lambda: LoadResult(planned=MEASURED))
     memory: list[tuple[float, float]] = field(default_factory=list)  # (requests answered so far, MiB)
     cache_before: dict | None = None  # pricing's /stats around the measured load (None: not served)
     cache_after: dict | None = None
@@ -67,10 +66,10 @@ class Probe:
         return self.restarts > 0 or self.after["State"]["StartedAt"] != self.before["State"]["StartedAt"]
 
 
-def rss_mib(lab) -> float | None:
+def rss_mib(instance) -> float | None:
     """Summed RSS of every process in the container, or None while it is down or restarting."""
     try:
-        code, output = lab.exec(SERVICE, ["sh", "-c", "ps -eo rss= | awk '{s+=$1} END {print s}'"])
+        code, output = instance.exec(SERVICE, ["sh", "-c", "ps -eo rss= | awk '{s+=$1} END {print s}'"])
     except (APIError, BreakfixError):  # the container is between an OOM kill and its restart
         return None
     return int(output.strip()) / 1024 if code == 0 and output.strip().isdigit() else None
@@ -87,23 +86,23 @@ def cache_stats(url: str) -> dict | None:
 
 
 @pytest.fixture(scope="session")
-def probe(lab, inspect, http_load) -> Probe:
+def probe(instance, inspect, http_load) -> Probe:
     run = uuid.uuid4().hex[:8]
-    http_load(lab.entrypoint_url, quote_paths(run + "w", WARMUP), total=WARMUP, concurrency=CONCURRENCY, timeout=3.0, deadline=15.0)
-    result = Probe(before=inspect(SERVICE), cache_before=cache_stats(lab.entrypoint_url))
+    http_load(instance.entrypoint_url, quote_paths(run + "w", WARMUP), total=WARMUP, concurrency=CONCURRENCY, timeout=3.0, deadline=15.0)
+    result = Probe(before=inspect(SERVICE), cache_before=cache_stats(instance.entrypoint_url))
     paths = quote_paths(run, MEASURED)
     size = MEASURED // STEPS
     for step in range(STEPS):
-        value = rss_mib(lab)
+        value = rss_mib(instance)
         if value is not None:
             result.memory.append((len(result.load.responses), value))
-        part = http_load(lab.entrypoint_url, paths[step * size:(step + 1) * size], total=size, concurrency=CONCURRENCY, timeout=3.0, deadline=10.0)
+        part = http_load(instance.entrypoint_url, paths[step * size:(step + 1) * size], total=size, concurrency=CONCURRENCY, timeout=3.0, deadline=10.0)
         result.load.responses.extend(part.responses)
         if part.stopped_early:
             result.load.stopped_early = part.stopped_early
-    value = rss_mib(lab)
+    value = rss_mib(instance)
     if value is not None:
         result.memory.append((len(result.load.responses), value))
-    result.cache_after = cache_stats(lab.entrypoint_url)
+    result.cache_after = cache_stats(instance.entrypoint_url)
     result.after = inspect(SERVICE)
     return result

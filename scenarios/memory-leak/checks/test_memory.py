@@ -1,6 +1,6 @@
 """Memory under a bounded production-shaped load: bounded, flat, never OOM-killed."""
 
-from harness import probes
+from harness.checks import slope
 
 RSS_BOUND_MIB = 80  # healthy: about 50 MiB with a full cache; the container limit is 128 MiB
 # per request answered. A leaking cache keeps about 40 KiB per request; healthy runs measured up
@@ -35,7 +35,7 @@ def test_memory_stays_bounded(probe):
 def test_memory_has_no_upward_trend(probe):
     """RSS does not keep growing with traffic (least-squares slope over 3,000 requests)"""
     assert len(probe.memory) >= 5, f"only {len(probe.memory)} memory samples during the load (was pricing up?)"
-    growth = probes.slope(probe.memory) * 1024
+    growth = slope(probe.memory) * 1024
     first, last = probe.memory[0][1], probe.memory[-1][1]
     assert growth < SLOPE_BOUND_KIB, (
         f"pricing's RSS grows by {growth:.1f} KiB per request ({first:.0f} -> {last:.0f} MiB over "

@@ -1,6 +1,6 @@
 """The fix protects the API without taking anything away from the batch or the cache."""
 
-from harness.runtime.kind import parse_quantity, qos_class
+from harness.checks import parse_quantity, qos_class
 
 
 def _priority(kube, pod_spec) -> int:

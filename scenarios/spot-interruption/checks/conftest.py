@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
-from harness.runtime.kind import pod_ready, rolled_out, wait_for
+from harness.checks import DrainResult, drain_node, pod_ready, rolled_out, set_unschedulable, wait_for
 
 SELECTOR = "app=checkout"
 NOTICE_SECONDS = 120  # a spot interruption notice: the node is gone after this, drained or not
@@ -59,7 +58,7 @@ class SpotDrain:
 
 
 @pytest.fixture(scope="session")
-def spot_drain(lab, kube, checkout, http_load) -> SpotDrain:
+def spot_drain(instance, kube, checkout, http_load) -> SpotDrain:
     """Drain the spot node with 2 minutes' notice while a client probe runs through the Service; then put it back."""
     run = SpotDrain()
     replicas = checkout.deployment().spec.replicas or 0
@@ -70,7 +69,7 @@ def spot_drain(lab, kube, checkout, http_load) -> SpotDrain:
     outcome: dict = {}
     # ~40 requests/s from 4 clients for up to 60 s: enough to see any gap, bounded in count and time
     probe = threading.Thread(target=lambda: outcome.update(load=http_load(
-        lab.entrypoint_url, [f"/orders/{n}" for n in range(100)], total=2400, concurrency=4,
+        instance.entrypoint_url, [f"/orders/{n}" for n in range(100)], total=2400, concurrency=4,
         timeout=3.0, deadline=60.0, idle_every=1, idle_seconds=0.1, max_failures=50)), daemon=True)
     watching = threading.Event()
 

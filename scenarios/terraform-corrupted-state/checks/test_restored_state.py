@@ -1,6 +1,6 @@
 """The remote state is the one the last good apply wrote: readable, same lineage, same resources."""
 
-from harness.runtime.terraform import resource_instances
+from harness.checks import resource_instances
 
 
 def test_state_is_readable(current):

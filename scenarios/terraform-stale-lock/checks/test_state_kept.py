@@ -2,7 +2,7 @@
 
 from itertools import pairwise
 
-from harness.runtime.terraform import resource_instances
+from harness.checks import resource_instances
 
 
 def test_no_state_lost(terraform, baseline, workspaces):

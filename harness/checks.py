@@ -1,0 +1,103 @@
+"""The check API: the one module of breakfix that scenario and lab checks import.
+
+A check file (`scenarios/<id>/checks/`, `labs/<id>/checks/`, `test_*.py` and `conftest.py`)
+imports pytest, the standard library, its own helpers in the same folder, and from breakfix
+only this module; a unit test fails on any other `harness` import. Internals move; these names
+stay. Each is documented where it is defined; this is the list.
+
+Fixtures (the grading plugin provides them; ask for them by name, import nothing):
+
+    instance          the running instance (InstanceContext): .instance (its id), .entry
+                      (.id, .directory: the installed copy of the entry, e.g. its solution/),
+                      .workspace, .entrypoint_url, .container(service), .container_name(service),
+                      .exec(service, command) -> (exit code, output), .processes(service) (`docker
+                      top`, no exec), .publisher_of(host_port)
+    host(service)     a testinfra host on that service's container
+    inspect(service)  `docker inspect` of that service's container, fresh on every call
+    http_load         the bounded, loopback-only HTTP load probe (below)
+    sandbox           labs: a Sandbox running the learner's code in throwaway containers
+    aws(service)      a boto3 client bound to the AWS emulator, never real AWS
+    terraform         the instance's TerraformRuntime: plan_problem(ws), state(ws[, version]),
+                      lock(ws), history(ws), baseline(), run(name)
+    kube              the instance's namespace on the kind cluster (Kube): .core / .apps /
+                      .policy / .scheduling clients, .namespace, .pods(selector), .events()
+    pod_host(pod)     a testinfra host on kubectl://<pod> in the instance's namespace
+
+Names (import them: `from harness.checks import http_load, LoadResult`):
+
+    every check
+        InstanceContext       the type of the `instance` fixture
+        BreakfixError         raise it when a check cannot run (an error, never a FAIL)
+        cached_input(lab_id, name, build)   a large generated input, built once, cached
+    probes
+        http_load(url, paths, total=, concurrency=, timeout=, deadline=, ...) -> LoadResult
+        LoadResult, Response  its result (status histogram, per-request responses)
+        sample(read, count=, interval=) -> [(t, value)];  slope(series) -> per unit of t
+    labs (the sandbox)
+        Sandbox, Endpoint, SandboxNetwork, SandboxFailure
+        RunResult, CaseResult, Findings   what sandbox.run / run_batch / findings return
+    Terraform
+        resource_instances(state data) -> {address: attributes};  StateRead;  TerraformRuntime
+    Kubernetes
+        Kube;  pod_ready(pod);  rolled_out(deployment);  qos_class(pod spec);  parse_quantity(q)
+        evictions(events) -> [Eviction];  evicted_pods(pods);  Eviction
+        drain_node(kube, node, notice=) -> DrainResult;  set_unschedulable(kube, node, flag);  DrainResult
+        wait_for(predicate, seconds, interval=2.0) -> bool   (bounded polling; never retry a check with it)
+
+Only the first group and the probes load with this module; the others are imported on first
+use, so a Docker scenario's checks never load boto3 or the kubernetes client.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import BreakfixError
+from harness.grading.context import InstanceContext
+from harness.grading.inputs import cached_input
+from harness.probes import LoadResult, Response, http_load, sample, slope
+
+if TYPE_CHECKING:
+    from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
+    from harness.runtime.kind import Eviction, Kube, evicted_pods, evictions, parse_quantity, pod_ready, qos_class, rolled_out, wait_for
+    from harness.runtime.sandbox import Endpoint, Sandbox, SandboxFailure, SandboxNetwork
+    from harness.runtime.sandbox_results import CaseResult, Findings, RunResult
+    from harness.runtime.terraform import StateRead, TerraformRuntime, resource_instances
+
+# name -> the module defining it, imported on first use (PEP 562)
+_LAZY = {
+    **dict.fromkeys(["Endpoint", "Sandbox", "SandboxFailure", "SandboxNetwork"], "harness.runtime.sandbox"),
+    **dict.fromkeys(["CaseResult", "Findings", "RunResult"], "harness.runtime.sandbox_results"),
+    **dict.fromkeys(["StateRead", "TerraformRuntime", "resource_instances"], "harness.runtime.terraform"),
+    **dict.fromkeys(
+        ["Eviction", "Kube", "evicted_pods", "evictions", "parse_quantity", "pod_ready", "qos_class", "rolled_out", "wait_for"],
+        "harness.runtime.kind",
+    ),
+    **dict.fromkeys(["DrainResult", "drain_node", "set_unschedulable"], "harness.faults.kubernetes"),
+}
+
+__all__ = [
+    "BreakfixError",
+    "InstanceContext",
+    "LoadResult",
+    "Response",
+    "cached_input",
+    "http_load",
+    "sample",
+    "slope",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # once: later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
