@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import signal
 import time
-from pathlib import Path
-
 from docker.errors import APIError
 from pydantic import Field, field_validator
 
+from harness import agents
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
 from harness.images import BASE_IMAGE
 from harness.runtime.docker import remove_container, size_bytes
 
-AGENTS_DIR = Path(__file__).parent / "agents"  # stdlib programs mounted read-only into helper containers
+AGENT_DIR = "/opt/breakfix"  # where a helper container finds its agent (harness/agents, bound read-only)
 
 
 class ServiceParams(FaultParams):
@@ -195,12 +194,12 @@ class RestartLoop(Fault):
             pass
         ctx.docker.client.containers.run(
             BASE_IMAGE,
-            ["python3", "/opt/breakfix/restart_loop.py", target.id, str(params.every)],
+            ["python3", f"{AGENT_DIR}/restart_loop.py", target.id, str(params.every)],
             name=ctx.docker.container_name(self.helper(ctx)),
             labels=ctx.docker.labels(self.helper(ctx)),
             pid_mode="host",
             network_mode="none",
-            volumes={str(AGENTS_DIR): {"bind": "/opt/breakfix", "mode": "ro"}},
+            volumes=agents.volumes(AGENT_DIR, {"restart_loop": "restart_loop.py"}),
             init=True,
             detach=True,
         )

@@ -3,7 +3,7 @@
 The hog runs in the container itself (like Chaos Mesh's stress chaos), so it is charged to
 the container's cgroup: `docker stats` shows it and the container's limits apply to it -- a
 memory hog past the limit is what the OOM killer picks. The hog is a python3 process (the
-base image has it), tagged on its command line so revert finds it, and it ends on its own
+base image has it; its program is in harness/agents), tagged on its command line so revert finds it, and it ends on its own
 after `seconds`, so a forgotten hog cannot run forever.
 """
 
@@ -11,25 +11,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from harness.agents import DIRECTORY as AGENTS
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
 from harness.runtime.docker import size_bytes
 
-MEMORY_HOG = """
-import sys, time
-held = b"\\x01" * int(sys.argv[1])  # a filled buffer: every page is touched, so it is resident
-time.sleep(float(sys.argv[2]))
-"""
-
-CPU_HOG = """
-import os, sys, time
-deadline = time.monotonic() + float(sys.argv[2])
-for _ in range(int(sys.argv[1]) - 1):
-    if os.fork() == 0:
-        break
-while time.monotonic() < deadline:
-    pass
-"""
 
 
 class HogParams(FaultParams):
@@ -53,7 +39,7 @@ class CpuHogParams(HogParams):
 class Hog(Fault):
     """Start the hog unless it already runs; revert kills every process carrying the tag."""
 
-    program: str
+    program: str  # the agent's file name in harness/agents, run with python3 -c
     params: HogParams
 
     @property
@@ -71,7 +57,7 @@ class Hog(Fault):
         params = self.params
         if self.running(ctx):
             return
-        command = ["python3", "-c", self.program, *self.arguments(), str(params.seconds), self.tag]
+        command = ["python3", "-c", (AGENTS / self.program).read_text(), *self.arguments(), str(params.seconds), self.tag]
         ctx.docker.container(params.service).exec_run(command, detach=True)
         ctx.save(self.key, {"tag": self.tag})
 
@@ -87,7 +73,7 @@ class Hog(Fault):
 @register
 class MemoryHog(Hog):
     kind = "memory-hog"
-    program = MEMORY_HOG
+    program = "memory_hog.py"
     Params = MemoryHogParams
     params: MemoryHogParams
 
@@ -98,7 +84,7 @@ class MemoryHog(Hog):
 @register
 class CpuHog(Hog):
     kind = "cpu-hog"
-    program = CPU_HOG
+    program = "cpu_hog.py"
     Params = CpuHogParams
     params: CpuHogParams
 

@@ -1,6 +1,6 @@
 """Network faults in user space (the kernel may have no netem): a TCP chaos proxy between services.
 
-`chaos-proxy` starts a proxy container (harness/faults/agents/chaos_proxy.py, from the base
+`chaos-proxy` starts a proxy container (harness/agents/chaos_proxy.py, from the base
 image) on the instance network, forwarding to the real service, and points the clients at it:
 a line in each client container's /etc/hosts maps the service's name to the proxy, which the
 resolver reads before DNS. Why not move the service's DNS alias to the proxy instead: the
@@ -25,10 +25,11 @@ from typing import Any, Literal
 from docker.models.containers import Container
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness import agents
+from harness.agents.constants import TOXIC_ATTRIBUTES
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
-from harness.faults.agents.chaos_proxy import ATTRIBUTES
-from harness.faults.container import AGENTS_DIR, BASE_IMAGE, remove_helper
+from harness.faults.container import AGENT_DIR, BASE_IMAGE, remove_helper
 from harness.faults.files import run_reload
 from harness.runtime.docker import INSTANCE_LABEL, SERVICE_LABEL
 
@@ -47,9 +48,9 @@ class Toxic(BaseModel):
 
     @model_validator(mode="after")
     def _known_attributes(self) -> Toxic:
-        unknown = set(self.attributes) - set(ATTRIBUTES[self.type])
+        unknown = set(self.attributes) - set(TOXIC_ATTRIBUTES[self.type])
         if unknown:
-            raise ValueError(f"{self.type} has no attribute(s) {', '.join(sorted(unknown))} (it has {', '.join(ATTRIBUTES[self.type])})")
+            raise ValueError(f"{self.type} has no attribute(s) {', '.join(sorted(unknown))} (it has {', '.join(TOXIC_ATTRIBUTES[self.type])})")
         if any(value < 0 for value in self.attributes.values()):
             raise ValueError("toxic attributes must not be negative")
         return self
@@ -158,14 +159,14 @@ class ChaosProxy(Fault):
         params = self.params
         ctx.docker.container(params.service)  # a clear error when the upstream does not exist
         name = proxy_service(params.service)
-        command = ["python3", "/opt/breakfix/chaos_proxy.py", str(params.port), f"{params.service}:{params.port}",
+        command = ["python3", f"{AGENT_DIR}/chaos_proxy.py", str(params.port), f"{params.service}:{params.port}",
                    str(CONTROL_PORT), str(params.seed), json.dumps([toxic.model_dump(exclude_none=True) for toxic in params.toxics])]
         proxy = ctx.docker.client.containers.create(
             BASE_IMAGE, command,
             name=ctx.docker.container_name(name),
             hostname=name,
             labels=ctx.docker.labels(name),
-            volumes={str(AGENTS_DIR): {"bind": "/opt/breakfix", "mode": "ro"}},
+            volumes=agents.volumes(AGENT_DIR, {"chaos_proxy": "chaos_proxy.py"}),
             init=True,
             detach=True,
             network=ctx.docker.network_name,

@@ -3,7 +3,7 @@
 Every run gets a fresh container from the base image with the workspace read-only at /work,
 the grader's files read-only at /grader, a small tmpfs at /tmp, a read-only root, no network
 (unless the lab's own internal network is given), no capabilities beyond what PID 1 needs, and
-memory, CPU, pids and wall-clock limits. PID 1 is harness/runtime/sandbox_supervisor.py: it
+memory, CPU, pids and wall-clock limits. PID 1 is harness/agents/supervisor.py: it
 enforces the time limit inside the container and reports exit status, peak memory and which
 limit was hit, so a loop, a fork bomb or a 10 GB allocation ends as a clear verdict, not a hung
 grader. Every object is labelled `breakfix.instance=<lab id>` and removed after use.
@@ -31,6 +31,8 @@ from docker.models.containers import Container
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
+from harness import agents
+from harness.agents.constants import BATCH_MARK, FINDINGS_MARK, SANDBOX_CONFIG_VARIABLE
 from harness.errors import BreakfixError
 from harness.manifest import SandboxLimits
 from harness.paths import state_dir
@@ -48,11 +50,9 @@ from harness.runtime.sandbox_results import (
 )
 
 BASE_IMAGE = "breakfix/base:bookworm"
-SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
-BATCH = Path(__file__).with_name("sandbox_batch.py")
-BATCH_MARK = "@@batch "
-FINDINGS = Path(__file__).with_name("sandbox_findings.py")
-FINDINGS_MARK = "@@findings "
+# where the agents are bound: /breakfix is on a grader script's PYTHONPATH (breakfix_findings)
+AGENTS = {"supervisor": "supervise.py", "findings": "breakfix_findings.py"}
+BATCH = agents.DIRECTORY / "batch.py"
 NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
 TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
 HOST_GRACE = 20.0  # the supervisor enforces the limit; the host only steps in if it is starved
@@ -201,7 +201,7 @@ class Sandbox:
         return result, outcomes
 
     def findings(self, argv: list[str], **run_kwargs: object) -> Findings:
-        """Run a grader script built on breakfix_findings (see sandbox_findings.py) and read its findings."""
+        """Run a grader script built on breakfix_findings (see harness/agents/findings.py) and read its findings."""
         result = self.run(argv, **run_kwargs)  # type: ignore[arg-type]
         found = result.marked_json(FINDINGS_MARK)
         return Findings(found if isinstance(found, dict) else None, result)
@@ -358,8 +358,7 @@ class Sandbox:
 
     def _mounts(self, files: Mapping[str, Path | bytes | str] | None, stdin: bytes | str | Path | None) -> _Mounts:
         mounts = _Mounts()
-        mounts.volumes[str(SUPERVISOR)] = {"bind": "/breakfix/supervise.py", "mode": "ro"}
-        mounts.volumes[str(FINDINGS)] = {"bind": "/breakfix/breakfix_findings.py", "mode": "ro"}
+        mounts.volumes.update(agents.volumes("/breakfix", AGENTS))
         mounts.volumes[str(self.workspace.resolve())] = {"bind": "/work", "mode": "ro"}
         wanted = dict(files or {})
         if stdin is not None:
@@ -409,13 +408,15 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
-            "BREAKFIX_SANDBOX": json.dumps(config),
+            SANDBOX_CONFIG_VARIABLE: json.dumps(config),
         }
         memory = size_bytes(limits.memory)
         args = {
             "image": BASE_IMAGE,
             "name": f"bf-{self.instance}-{name}",
-            "command": ["python3", "-I", "/breakfix/supervise.py"],
+            # -E -s: no PYTHON* variable, no user site; the script's directory (read-only, ours) is on
+            # sys.path so the supervisor imports the constants bound beside it
+            "command": ["python3", "-E", "-s", "/breakfix/supervise.py"],
             "environment": environment,
             "working_dir": "/work",
             "labels": {INSTANCE_LABEL: self.instance, "breakfix.sandbox": "1"},

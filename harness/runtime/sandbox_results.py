@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.agents.constants import REPORT_TAG
+
 OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; the supervisor counts and drops the rest
-REPORT_TAG = "\n@@breakfix-report "
 Verdict = Literal["ok", "timeout", "memory", "pids", "crashed"]
 
 

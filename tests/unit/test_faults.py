@@ -11,8 +11,8 @@ import pytest
 
 from harness.errors import BreakfixError
 from harness.faults import REGISTRY, FaultContext, build
-from harness.faults.agents.chaos_proxy import Proxy
-from harness.faults.agents.restart_loop import init_pid
+from harness.agents.chaos_proxy import Proxy
+from harness.agents.restart_loop import init_pid
 from harness.manifest import FaultSpec
 
 KINDS = {

@@ -174,7 +174,7 @@ def test_mock_refuses_a_limit_out_of_range(api, limit: str):
 
 
 def test_switching_limit_catches_a_lock_free_limiter_and_not_the_reference(monkeypatch: pytest.MonkeyPatch):
-    from harness.runtime import sandbox_findings
+    from harness.agents import findings as sandbox_findings
 
     monkeypatch.setitem(sys.modules, "breakfix_findings", sandbox_findings)
     grader = load("rate-limiter", "checks/limiter_grader.py")

@@ -21,17 +21,12 @@ import socket
 import struct
 import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-ATTRIBUTES = {
-    "latency": {"latency": 0, "jitter": 0},
-    "jitter": {"jitter": 0},
-    "bandwidth": {"rate": 0},
-    "timeout": {"timeout": 0},
-    "reset_peer": {"timeout": 0},
-    "slow_close": {"delay": 0},
-}
-STREAMS = ("upstream", "downstream")
+if TYPE_CHECKING or __package__:  # imported on the host, as part of harness.agents
+    from .constants import TOXIC_ATTRIBUTES, TOXIC_STREAMS
+else:  # run in a container, the constants bound beside this file (harness.agents.volumes)
+    from breakfix_constants import TOXIC_ATTRIBUTES, TOXIC_STREAMS
 
 
 class Reset(Exception):
@@ -54,19 +49,19 @@ class Proxy:
 
     def add(self, spec: dict[str, Any]) -> dict[str, Any]:
         kind = spec.get("type")
-        if kind not in ATTRIBUTES:
-            raise ValueError(f"type must be one of {', '.join(ATTRIBUTES)}")
+        if kind not in TOXIC_ATTRIBUTES:
+            raise ValueError(f"type must be one of {', '.join(TOXIC_ATTRIBUTES)}")
         stream = spec.get("stream", "downstream")
-        if stream not in STREAMS:
+        if stream not in TOXIC_STREAMS:
             raise ValueError("stream must be upstream or downstream")
         toxicity = float(spec.get("toxicity", 1.0))
         if not 0 <= toxicity <= 1:
             raise ValueError("toxicity must be between 0 and 1")
         given = spec.get("attributes", {})
-        unknown = set(given) - set(ATTRIBUTES[kind])
+        unknown = set(given) - set(TOXIC_ATTRIBUTES[kind])
         if unknown:
             raise ValueError(f"{kind} has no attribute(s) {', '.join(sorted(unknown))}")
-        values = {**ATTRIBUTES[kind], **{key: float(value) for key, value in given.items()}}
+        values = {**TOXIC_ATTRIBUTES[kind], **{key: float(value) for key, value in given.items()}}
         if any(value < 0 for value in values.values()):
             raise ValueError("attributes must not be negative")
         self.generation += 1

@@ -20,9 +20,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-MARK = "@@findings "
+if TYPE_CHECKING or __package__:  # imported on the host, as part of harness.agents
+    from .constants import FINDINGS_MARK
+else:  # run in a container, the constants bound beside this file (harness.agents.volumes)
+    from breakfix_constants import FINDINGS_MARK
+
 findings: dict[str, dict[str, Any]] = {}
 
 
@@ -48,6 +52,6 @@ def first(*problems: str | None) -> str | None:
 
 
 def report() -> NoReturn:
-    sys.stdout.write("\n" + MARK + json.dumps(findings) + "\n")
+    sys.stdout.write("\n" + FINDINGS_MARK + json.dumps(findings) + "\n")
     sys.stdout.flush()
     os._exit(0)  # threads a deadlocked learner left behind must not keep the run alive

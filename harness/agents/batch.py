@@ -11,8 +11,13 @@ import json
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
-MARK = "@@batch "
+if TYPE_CHECKING or __package__:  # imported on the host, as part of harness.agents
+    from .constants import BATCH_MARK
+else:  # run in a container, the constants bound beside this file (harness.agents.volumes)
+    from breakfix_constants import BATCH_MARK
+
 KEEP_STDOUT = 256 * 1024
 KEEP_STDERR = 16 * 1024
 
@@ -36,7 +41,7 @@ def main() -> int:
     with open(sys.argv[1]) as stream:
         spec = json.load(stream)
     results = {name: run_case(argv, float(spec["timeout"])) for name, argv in spec["cases"].items()}
-    sys.stdout.write("\n" + MARK + json.dumps(results) + "\n")
+    sys.stdout.write("\n" + BATCH_MARK + json.dumps(results) + "\n")
     return 0
 
 

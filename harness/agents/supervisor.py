@@ -1,7 +1,7 @@
 """PID 1 of every sandbox container: runs the learner's command within the limits and reports.
 
-This file is mounted read-only into the container and runs there as root under `python3 -I`
-(standard library only). It starts the learner's program as an unprivileged user, pumps its
+This file is mounted read-only into the container and runs there as root under `python3 -E -s`
+(standard library only; its directory, read-only too, is the only one on sys.path beyond Python's own). It starts the learner's program as an unprivileged user, pumps its
 output (capped, so an endless print cannot fill the host's disk through the container log),
 samples the cgroup's anonymous memory, enforces the wall-clock limit itself and, as PID 1,
 ends every process left in the container with one kill(-1). Its last act is one report line on
@@ -20,6 +20,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING or __package__:  # imported on the host, as part of harness.agents
+    from .constants import REPORT_TAG, SANDBOX_CONFIG_VARIABLE
+else:  # run in a container, the constants bound beside this file (harness.agents.volumes)
+    from breakfix_constants import REPORT_TAG, SANDBOX_CONFIG_VARIABLE
 
 CGROUP_V1 = Path("/sys/fs/cgroup/memory/memory.stat").exists()
 SAMPLE_SECONDS = 0.05
@@ -122,7 +128,7 @@ def reap_all(pids: dict[int, int]) -> None:
 
 
 def main() -> int:
-    config = json.loads(os.environ.pop("BREAKFIX_SANDBOX"))
+    config = json.loads(os.environ.pop(SANDBOX_CONFIG_VARIABLE))
     nonce = config["nonce"]
     report: dict[str, object] = {"exit_code": None, "signal": None, "timed_out": False, "error": None}
     oom_before, pids_before = oom_kills(), pids_limit_hits()
@@ -190,7 +196,7 @@ def main() -> int:
         stdout_dropped=pump.dropped[1],
         stderr_dropped=pump.dropped[2],
     )
-    sys.stderr.write(f"\n@@breakfix-report {nonce} {json.dumps(report)}\n")
+    sys.stderr.write(f"{REPORT_TAG}{nonce} {json.dumps(report)}\n")
     sys.stderr.flush()
     return 0
 

@@ -1,1 +1,0 @@
-"""Programs that run inside helper containers (stdlib only, mounted read-only); also imported for their constants."""
