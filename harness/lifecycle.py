@@ -118,7 +118,7 @@ class Lifecycle:
         return TerraformRuntime(self.instance, self.workspace / stack, self.entry.directory / stack, spec.workspaces, spec.state_key)
 
     def context(self) -> InstanceContext:
-        return InstanceContext(self.instance, self.entry, self.workspace)
+        return InstanceContext(self.instance, self.entry, self.workspace, {runtime.name: runtime for runtime in self.runtimes()})
 
     def fault_context(self) -> FaultContext:
         return FaultContext(
@@ -461,10 +461,6 @@ def _failures(grade: Grade) -> str:
 def for_active() -> tuple[Lifecycle, state.InstanceState]:
     record = state.require_active()
     return Lifecycle(find(record.entry_id)), record
-
-
-def context_for_active() -> InstanceContext:
-    return for_active()[0].context()
 
 
 def force_stop(reporter: Reporter) -> str:

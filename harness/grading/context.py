@@ -1,15 +1,25 @@
-"""What a check may know about the running instance: its services, endpoints and workspace."""
+"""What a check may know about the running instance: its services, endpoints, workspace and runtimes.
+
+The runner hands a grading run its context through `config.stash[CONTEXT]`; the fixtures read it
+from there, so nothing global survives a run and the plugin never has to build an instance itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from docker.models.containers import Container
 
 from harness.catalog import Entry
 from harness.runtime.docker import DockerRuntime
+
+if TYPE_CHECKING:
+    from harness.runtime import Runtime
 
 
 @dataclass
@@ -19,7 +29,16 @@ class InstanceContext:
     instance: str
     entry: Entry
     workspace: Path
-    facts: dict[str, str] = field(default_factory=dict)
+    # the instance's runtimes by requirement name ("docker", "aws", "terraform", "kind"), as the
+    # lifecycle built them: fixtures reach a runtime here, never by building one of their own
+    runtimes: Mapping[str, Runtime] = field(default_factory=dict)
+
+    def runtime(self, requirement: str) -> Runtime:
+        try:
+            return self.runtimes[requirement]
+        except KeyError:
+            known = ", ".join(self.runtimes) or "none"
+            raise LookupError(f"{self.entry.id} has no {requirement} runtime (its runtimes: {known})") from None
 
     @cached_property
     def docker(self) -> DockerRuntime:
@@ -55,3 +74,19 @@ class InstanceContext:
             if any(port.get("PublicPort") == host_port for port in summary.get("Ports", [])):
                 return self.docker.client.containers.get(summary["Id"])
         return None
+
+
+CONTEXT = pytest.StashKey[InstanceContext]()
+
+
+def active_context() -> InstanceContext:
+    """The active instance's context, for a plain `pytest -p harness.grading.plugin` run: what the
+    lifecycle would hand over, read from the state and the runtime registry (never the lifecycle,
+    which imports the grading runner)."""
+    from harness import catalog, registry, state
+
+    record = state.require_active()
+    entry = catalog.find(record.entry_id)  # the instance id is its entry id
+    workspace = state.instance_dir(entry.id) / "workspace"
+    setup = registry.Setup(entry.id, workspace, entry.directory, entry.manifest)
+    return InstanceContext(entry.id, entry, workspace, registry.runtimes(setup))

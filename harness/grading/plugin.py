@@ -1,7 +1,9 @@
-"""The pytest plugin checks run under: fixtures for the instance, its hosts and the probes.
+"""The pytest plugin checks run under: fixtures for the instance, its hosts, runtimes and probes.
 
-Modelled on testinfra's own plugin: checks ask for `instance`, `host`, `http_load` and
-`inspect`, and never build their own connections, so every check sees the same instance.
+Modelled on testinfra's own plugin: fixtures only. Checks ask for `instance`, `host`,
+`http_load`, `inspect`, ... and never build their own connections, so every check sees the same
+instance. The grading runner puts the instance's context in `config.stash[CONTEXT]`; loaded on
+its own (`pytest -p harness.grading.plugin <checks dir>`), the plugin grades the active instance.
 """
 
 from __future__ import annotations
@@ -13,33 +15,19 @@ import pytest
 import testinfra
 
 from harness import probes
-from harness.grading.context import InstanceContext
+from harness.grading.context import CONTEXT, InstanceContext, active_context
 
 if TYPE_CHECKING:
     from harness.runtime.sandbox import Sandbox
 
-_active_context: InstanceContext | None = None
-
-
-def activate(context: InstanceContext | None) -> None:
-    """Set by the runner before pytest starts; checks cannot reach the instance otherwise."""
-    global _active_context
-    _active_context = context
-
-
-def _context() -> InstanceContext:
-    if _active_context is None:
-        from harness.lifecycle import context_for_active  # standalone `pytest -p harness.grading.plugin`
-
-        activate(context_for_active())
-    assert _active_context is not None
-    return _active_context
-
 
 @pytest.fixture(scope="session")
-def instance() -> InstanceContext:
-    """The running instance: entry, workspace, containers, entrypoint URL."""
-    return _context()
+def instance(pytestconfig: pytest.Config) -> InstanceContext:
+    """The running instance: entry, workspace, containers, entrypoint URL, runtimes."""
+    context = pytestconfig.stash.get(CONTEXT, None)
+    if context is None:  # a plain pytest run: no runner handed one over
+        context = pytestconfig.stash[CONTEXT] = active_context()
+    return context
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +108,4 @@ def aws() -> Callable[[str], Any]:
 @pytest.fixture(scope="session")
 def terraform(instance: InstanceContext, aws: Callable[[str], Any]) -> Any:
     """The instance's TerraformRuntime: plan(workspace) on a pristine copy, state(), lock(), history(), run(name)."""
-    from harness.lifecycle import Lifecycle  # lazy: the lifecycle imports the grading runner, which imports us
-
-    return Lifecycle(instance.entry).terraform_runtime()
+    return instance.runtime("terraform")

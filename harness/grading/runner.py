@@ -16,7 +16,7 @@ from types import FrameType
 import pytest
 
 from harness.grading import plugin
-from harness.grading.context import InstanceContext
+from harness.grading.context import CONTEXT, InstanceContext
 from harness.grading.grade import Condition, Grade, Outcome
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
@@ -33,6 +33,17 @@ def learner_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 class CheckTimeout(KeyboardInterrupt):
     """Raised in the grading thread once a run exceeds the entry's check_timeout. pytest ends its session
     on an interrupt (and still tears its fixtures down); any other exception would only fail one test."""
+
+
+class Handover:
+    """A pytest plugin object that puts the instance's context where the fixtures read it."""
+
+    def __init__(self, context: InstanceContext) -> None:
+        self.context = context
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[CONTEXT] = self.context
 
 
 class Collector:
@@ -176,14 +187,13 @@ def run_checks(
     ]
     if junit:
         args += ["--junitxml", str(junit), "-o", f"junit_suite_name={context.entry.id}"]
-    plugin.activate(context)
     # hermetic: no plugin installed on the machine (testinfra's own `host` fixture among them) joins a grading run
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         try:
             with contextlib.redirect_stdout(io.StringIO()), time_limit(timeout, collector):
-                pytest.main(args, plugins=[plugin, collector])
+                pytest.main(args, plugins=[plugin, Handover(context), collector])
         except Exception:
             # pytest's own interrupt hook can crash formatting the traceback of an interrupt that landed
             # on an instruction without a line number (TypeError: NoneType - int): an interrupt it is
@@ -195,7 +205,6 @@ def run_checks(
         if collector.interrupted:
             raise KeyboardInterrupt  # pytest swallowed a Ctrl-C: the caller must still clean up
     finally:
-        plugin.activate(None)
         forget_modules_under(checks_dir)
         if autoload is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD")

@@ -246,3 +246,56 @@ def test_ctrl_c_during_a_check_is_a_plain_keyboard_interrupt(context: InstanceCo
     with pytest.raises(KeyboardInterrupt):
         run_checks(context, folder, timeout=30)
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+RUNTIMES = '''
+def test_terraform_is_the_instance_runtime(instance, terraform):
+    """The terraform fixture is the runtime the context was handed"""
+    assert terraform is instance.runtimes["terraform"], "the fixture built a runtime of its own"
+'''
+
+
+class FakeRuntime:
+    name = "terraform"
+
+
+def test_fixtures_read_the_runtimes_the_context_was_handed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.grading import plugin
+    from harness.runtime import aws
+
+    monkeypatch.setattr(aws, "identify", lambda url: "moto")  # the aws fixture's liveness probe: no emulator here
+    context = InstanceContext("terraform-stale-lock", catalog.find("terraform-stale-lock"), tmp_path, {"terraform": FakeRuntime()})  # type: ignore[dict-item]
+    grade = run_checks(context, _checks_dir(tmp_path, "runtimes", {"test_runtimes.py": RUNTIMES}))
+    assert [(c.id, c.outcome, c.message) for c in grade.conditions] == [("test_terraform_is_the_instance_runtime", "passed", "")]
+    assert not hasattr(plugin, "_active_context")
+
+
+def test_a_context_missing_a_runtime_says_which_it_has(tmp_path: Path) -> None:
+    context = InstanceContext("502-storm", catalog.find("502-storm"), tmp_path, {"docker": FakeRuntime()})  # type: ignore[dict-item]
+    with pytest.raises(LookupError, match="502-storm has no terraform runtime .its runtimes: docker."):
+        context.runtime("terraform")
+
+
+def test_each_run_sees_its_own_context(tmp_path: Path) -> None:
+    check = "def test_id(instance):\n    assert instance.instance == {0!r}, instance.instance\n"
+    for entry_id in ("502-storm", "memory-leak"):
+        folder = _checks_dir(tmp_path, entry_id, {"test_id.py": check.format(entry_id)})
+        grade = run_checks(InstanceContext(entry_id, catalog.find(entry_id), tmp_path), folder)
+        assert [c.outcome for c in grade.conditions] == ["passed"], grade.conditions
+
+
+def test_grading_never_imports_the_lifecycle_or_the_cli() -> None:
+    """Imports flow cli -> lifecycle -> grading: a grading module reaching back (even lazily, inside a
+    function) is the cycle the plugin's terraform fixture once made."""
+    import ast
+
+    from harness import grading
+
+    found = []
+    for path in sorted(Path(grading.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.name}: {module}" for module in modules if module in ("harness.lifecycle", "harness.cli")]
+            if isinstance(node, ast.ImportFrom) and node.module == "harness":
+                found += [f"{path.name}: harness.{alias.name}" for alias in node.names if alias.name in ("lifecycle", "cli")]
+    assert not found
