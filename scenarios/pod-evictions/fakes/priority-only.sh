@@ -3,5 +3,5 @@
 set -euo pipefail
 kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" apply -f "$(dirname "$0")/../stack/manifests/01-priority-api.yaml"
 kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" patch deployment orders-api --type merge \
-  -p '{"spec": {"template": {"spec": {"priorityClassName": "orders-api-critical"}}}}'
-# no rollout wait: BestEffort pods stay Pending while the node reports memory pressure
+  -p '{"spec": {"template": {"spec": {"priorityClassName": "bf-pod-evictions-orders-api-critical"}}}}'
+# no rollout wait: while the node reports MemoryPressure the kubelet refuses BestEffort pods at admission

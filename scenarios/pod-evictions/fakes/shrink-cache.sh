@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake fix: the right fix, then the price cache cut to 64 MiB of its 448 MiB price list.
+# Fake fix: the right fix, then the price cache cut to 64 MiB of its 192 MiB price list.
 set -euo pipefail
 bash "$(dirname "$0")/../solution/solve.sh"
 kubectl --context "$BREAKFIX_KUBE_CONTEXT" -n "$BREAKFIX_NAMESPACE" set env deployment/price-cache CACHE_MIB=64

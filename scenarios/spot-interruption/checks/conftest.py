@@ -37,10 +37,13 @@ class Checkout:
                 found.append(pdb)
         return found
 
-    def spot_node(self) -> str:
+    def spot_nodes(self) -> list[str]:
         nodes = self.kube.core.list_node(label_selector="breakfix.dev/pool=spot").items
         assert nodes, "the cluster has no node labelled breakfix.dev/pool=spot: recreate it (`kind delete cluster --name breakfix`)"
-        return nodes[0].metadata.name
+        return sorted(node.metadata.name for node in nodes)
+
+    def spot_node(self) -> str:
+        return self.spot_nodes()[0]
 
 
 @pytest.fixture(scope="session")

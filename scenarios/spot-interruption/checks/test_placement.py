@@ -8,7 +8,18 @@ def test_replicas_spread_across_nodes(checkout):
     nodes = {pod.spec.node_name for pod in pods}
     assert len(nodes) >= 2, (
         f"every Ready checkout pod runs on {', '.join(sorted(nodes))}: one node going away takes them all "
-        "-- how can the scheduler be told to spread them (and keep doing so)?"
+        "-- how can the scheduler be told to spread them (and keep doing so through a rollout)?"
+    )
+
+
+def test_checkout_keeps_using_the_spot_pool(checkout):
+    """at least one Ready checkout pod runs on the spot pool: the interruption is survived, not avoided"""
+    pods = checkout.ready_pods()
+    spot = set(checkout.spot_nodes())
+    on_spot = [pod.metadata.name for pod in pods if pod.spec.node_name in spot]
+    assert on_spot, (
+        f"no Ready checkout pod runs on the spot pool ({', '.join(sorted(spot))}): every replica on on-demand capacity "
+        "gives up the savings FINOPS-88 was for -- the spot node may be used, it just must not be the only one"
     )
 
 
