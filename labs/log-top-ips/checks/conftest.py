@@ -14,6 +14,7 @@ import ipaddress
 import os
 import random
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -161,6 +162,18 @@ def line(address: str) -> str:
     return address + SUFFIX + "\n"
 
 
+def line_with(address: str, tail: str) -> str:
+    """A line whose STATUS, SIZE and the rest are `tail`."""
+    return f'{address} - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" {tail}\n'
+
+
+FIELDS_VALID = ["200 -", "304 0", "404 123 \"-\" \"curl/8.5.0\"", "599 12 x"]
+FIELDS_MALFORMED = [
+    "2000 12", "20 12", "2x0 12", "200 12a", '200 12"-" "curl/8.5.0"', "200 ", "200 -1", "200 +12", "200 1_000",
+    "200  12", "200 --", "\u0662\u0660\u0660 12", "200 \u0661\u0662", "200\t12",
+]
+
+
 SMALL: dict[str, tuple[bytes, list[str], int]] = {
     # name: (log, expected stdout lines, expected malformed count)
     "basic": (
@@ -194,6 +207,21 @@ SMALL: dict[str, tuple[bytes, list[str], int]] = {
         0,
     ),
     "empty-file": (b"", [], 0),
+    # STATUS is exactly 3 ASCII digits, SIZE ASCII digits or `-`, then the end or a space: what a
+    # `\d+`, an int() of the field or a str regex (whose \d matches any script's digits) lets through
+    "field-formats": (
+        "".join(line_with("192.0.2.1", tail) for tail in FIELDS_VALID).encode()
+        + "".join(line_with("192.0.2.9", tail) for tail in FIELDS_MALFORMED).encode()
+        + b'192.0.2.9  - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 12\n',  # two spaces after the address
+        [f"{len(FIELDS_VALID)} 192.0.2.1"],
+        len(FIELDS_MALFORMED) + 1,
+    ),
+}
+# why a file cannot be read -> the path the program is given (the small fixture mounts what makes it so)
+UNREADABLE = {
+    "missing-file": "/grader/no-such.log",
+    "directory": "/grader/logs.d",
+    "permission-denied": "/grader/locked.log",
 }
 
 
@@ -214,10 +242,17 @@ class BigRun:
 
 @pytest.fixture(scope="session")
 def small(sandbox: Sandbox) -> dict[str, CaseResult]:
-    files: dict[str, bytes] = {f"{name}.log": content for name, (content, _, _) in SMALL.items()}
+    files: dict[str, bytes | Path] = {f"{name}.log": content for name, (content, _, _) in SMALL.items()}
     cases = {name: ["python3", PROGRAM, f"/grader/{name}.log"] for name in SMALL}
-    cases["missing-file"] = ["python3", PROGRAM, "/grader/no-such.log"]
-    batch, results = sandbox.run_batch(cases, files=files)
+    cases |= {name: ["python3", PROGRAM, path] for name, path in UNREADABLE.items()}
+    with tempfile.TemporaryDirectory(prefix="breakfix-top-ips-") as scratch:
+        # a file nobody may read: the sandbox runs the program unprivileged, without CAP_DAC_OVERRIDE
+        locked = Path(scratch, "locked.log")
+        locked.write_bytes(line("192.0.2.1").encode())
+        locked.chmod(0)
+        files["locked.log"] = locked
+        files["logs.d/access.log"] = line("192.0.2.1").encode()  # mounting a file inside makes logs.d a directory
+        batch, results = sandbox.run_batch(cases, files=files)
     assert results, f"your program could not be run on the small logs: {batch.describe()}"
     return results
 

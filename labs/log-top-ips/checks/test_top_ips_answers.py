@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-CASES = ["basic", "malformed-kinds", "ipv6-spellings", "ties", "top-ten-of-twelve", "crlf-and-no-final-newline", "empty-file"]
+CASES = ["basic", "malformed-kinds", "ipv6-spellings", "ties", "top-ten-of-twelve", "crlf-and-no-final-newline", "empty-file", "field-formats"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -22,17 +22,22 @@ def test_small_logs(small, grader, case: str) -> None:
     )
 
 
-def preview(content: bytes, lines: int = 16, width: int = 90) -> str:
+def preview(content: bytes, lines: int = 20, width: int = 90) -> str:
     """The log as the learner should see it in a message: each line's repr, trimmed."""
     rows = content.splitlines(keepends=True)
     shown = [repr(row)[:width] for row in rows[:lines]] + ([f"... {len(rows) - lines} more lines"] if len(rows) > lines else [])
     return "\n  the log (Python bytes reprs):\n    " + "\n    ".join(shown or ["(empty)"])
 
 
-def test_missing_file_is_a_clear_error(small) -> None:
-    """A log that does not exist is a one-line error, not a traceback"""
-    outcome = small["missing-file"]
-    assert outcome.exit_code not in (0, None), f"`top_ips.py /grader/no-such.log`: expected a non-zero exit code; your program {outcome.describe()}"
-    assert "Traceback" not in outcome.stderr and "no-such.log" in outcome.stderr, (
-        f"`top_ips.py /grader/no-such.log`: expected one error line naming the file, got {outcome.stderr.strip()[-300:]!r}"
+@pytest.mark.parametrize("case", ["missing-file", "directory", "permission-denied"])
+def test_unreadable_file_is_a_clear_error(small, grader, case: str) -> None:
+    """A log that cannot be read (missing, a directory, no permission): one error line naming it, no traceback"""
+    path = grader.UNREADABLE[case]
+    outcome = small[case]
+    command = f"`top_ips.py {path}` ({case.replace('-', ' ')})"
+    assert not outcome.timed_out and outcome.exit_code not in (0, None), f"{command}: expected a non-zero exit code; your program {outcome.describe()}"
+    lines = [text for text in outcome.stderr.splitlines() if text.strip()]
+    assert len(lines) == 1 and path in lines[0] and "Traceback" not in outcome.stderr, (
+        f"{command}: expected exactly one line on stderr, naming {path}; got {len(lines)} lines: {outcome.stderr.strip()[-300:]!r}"
     )
+    assert not outcome.stdout.strip(), f"{command}: expected nothing on stdout, got {outcome.stdout[:200]!r}"
