@@ -60,7 +60,17 @@ from harness.probes import LoadResult, Response, http_load, sample, slope
 
 if TYPE_CHECKING:
     from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
-    from harness.runtime.kind import Eviction, Kube, evicted_pods, evictions, parse_quantity, pod_ready, qos_class, rolled_out, wait_for
+    from harness.runtime.kind import (
+        Eviction,
+        Kube,
+        evicted_pods,
+        evictions,
+        parse_quantity,
+        pod_ready,
+        qos_class,
+        rolled_out,
+        wait_for,
+    )
     from harness.runtime.sandbox import Endpoint, Sandbox, SandboxFailure, SandboxNetwork
     from harness.runtime.sandbox_results import CaseResult, Findings, RunResult
     from harness.runtime.terraform import StateRead, TerraformRuntime, resource_instances
@@ -77,16 +87,38 @@ _LAZY = {
     **dict.fromkeys(["DrainResult", "drain_node", "set_unschedulable"], "harness.faults.kubernetes"),
 }
 
+# every public name: the eager imports above and the keys of _LAZY (a unit test keeps them in step)
 __all__ = [
     "BreakfixError",
+    "CaseResult",
+    "DrainResult",
+    "Endpoint",
+    "Eviction",
+    "Findings",
     "InstanceContext",
+    "Kube",
     "LoadResult",
     "Response",
+    "RunResult",
+    "Sandbox",
+    "SandboxFailure",
+    "SandboxNetwork",
+    "StateRead",
+    "TerraformRuntime",
     "cached_input",
+    "drain_node",
+    "evicted_pods",
+    "evictions",
     "http_load",
+    "parse_quantity",
+    "pod_ready",
+    "qos_class",
+    "resource_instances",
+    "rolled_out",
     "sample",
+    "set_unschedulable",
     "slope",
-    *sorted(_LAZY),
+    "wait_for",
 ]
 
 

@@ -53,6 +53,11 @@ def test_every_public_name_resolves() -> None:
     assert not missing
 
 
+def test_the_public_list_is_the_eager_names_and_the_lazy_ones() -> None:
+    eager = {name for name in vars(checks) if not name.startswith("_")} - {"annotations", "import_module", "TYPE_CHECKING", "Any"}
+    assert sorted(checks.__all__) == sorted(eager | set(checks._LAZY))
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_helper"):
         checks.no_such_helper  # noqa: B018
