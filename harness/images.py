@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from rich.markup import escape
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from harness import procs
 from harness.errors import BreakfixError
 from harness.paths import content_root
 
@@ -341,35 +341,12 @@ def _run_rootfs(rootfs: Path, report: _Reporter) -> None:
 
 def _stop(proc: subprocess.Popen[Any], *, group: bool = False) -> None:
     """TERM, then KILL after a grace period; `group` signals the whole process group."""
-    def send(sig: signal.Signals) -> None:
-        try:
-            if group:
-                os.killpg(proc.pid, sig)
-            else:
-                proc.send_signal(sig)
-        except ProcessLookupError:
-            pass
-
     if proc.poll() is not None and not group:
         return
-    send(signal.SIGTERM)
-    deadline = time.monotonic() + 30
     # bash dies at once; wait for the group (debootstrap's unmounting exit trap) to be gone too.
-    while (proc.poll() is None or (group and _group_alive(proc.pid))) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if proc.poll() is None or (group and _group_alive(proc.pid)):
-        send(signal.SIGKILL)
-        proc.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    procs.terminate(proc.pid, lambda: proc.poll() is not None and not (group and procs.exists(proc.pid, group=True)),
+                    group=group, grace=30, timeout=10)
+    proc.wait()
 
 
 def _import_rootfs(client: Any, rootfs: Path, changes: list[str], report: _Reporter) -> None:

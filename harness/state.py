@@ -35,6 +35,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness import procs
 from harness.errors import BreakfixError
 from harness.manifest import field_path
 from harness.paths import state_dir
@@ -62,11 +63,8 @@ def boot_id() -> str:
 
 def _process_start(pid: int) -> str:
     """The process's start time in clock ticks since boot: with the boot id, it tells a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name before ")" may hold spaces
+    fields = procs.stat_fields(pid)
+    return fields[19] if fields else ""  # field 22 (a zombie's too: it still holds the pid)
 
 
 class Owner(BaseModel):
@@ -84,17 +82,7 @@ class Owner(BaseModel):
     def alive(self) -> bool:
         if self.boot_id != boot_id():
             return False  # the machine rebooted since: every process of that boot is gone
-        return _process_start(self.pid) == self.started if self.started else _pid_exists(self.pid)
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return _process_start(self.pid) == self.started if self.started else procs.exists(self.pid)
 
 
 class InstanceState(BaseModel):

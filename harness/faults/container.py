@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
+
 from docker.errors import APIError
 from pydantic import Field, field_validator
 

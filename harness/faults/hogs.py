@@ -17,7 +17,6 @@ from harness.faults import Fault, FaultContext, FaultParams, register, size_at_l
 from harness.runtime.docker import size_bytes
 
 
-
 class HogParams(FaultParams):
     service: str
     seconds: float = Field(default=3600, gt=0, le=86400, description="the hog ends on its own after this")

@@ -19,7 +19,6 @@ The toxics can be changed at runtime through the proxy's control API (`toxics`,
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Literal
 
 from docker.models.containers import Container
@@ -32,6 +31,7 @@ from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.faults.container import AGENT_DIR, BASE_IMAGE, remove_helper
 from harness.faults.files import run_reload
 from harness.runtime.docker import INSTANCE_LABEL, SERVICE_LABEL
+from harness.timing import wait_until
 
 CONTROL_PORT = 8474  # Toxiproxy's
 HOSTS_MARK = "# breakfix chaos-proxy"
@@ -176,16 +176,17 @@ class ChaosProxy(Fault):
 
     def _wait_ready(self, ctx: FaultContext) -> None:
         service = self.params.service
-        deadline = time.monotonic() + 15
-        while True:
+
+        def answering() -> bool:
             try:
                 control(ctx, service, "GET", "/healthz")
-                return
+                return True
             except (BreakfixError, ValueError):
-                if time.monotonic() > deadline:
-                    logs = ctx.docker.logs(proxy_service(service), tail=5)
-                    raise BreakfixError(f"chaos proxy of {service} did not come up in 15 s:\n{logs}") from None
-                time.sleep(0.1)
+                return False
+
+        wait_until(answering, 15, every=0.1, error=lambda: (
+            f"chaos proxy of {service} did not come up in 15 s:\n{ctx.docker.logs(proxy_service(service), tail=5)}"
+        ))
 
     def _reload(self, ctx: FaultContext) -> None:
         params = self.params

@@ -14,21 +14,21 @@ import hashlib
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import procs
 from harness.errors import BreakfixError
 from harness.paths import state_dir
 from harness.runtime import Progress
 from harness.runtime.docker import port_is_free
+from harness.timing import wait_until
 
 if TYPE_CHECKING:
     from harness.settle import Readiness
@@ -136,10 +136,9 @@ class Emulator:
         """Our moto server's pid while it runs; a stale or reused pid counts as not running."""
         try:
             pid = int(self.pid_file.read_text())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return None
-        return pid if b"moto.server" in cmdline and not _is_zombie(pid) else None
+        return pid if b"moto.server" in (procs.cmdline(pid) or b"") and not procs.is_zombie(pid) else None
 
     def status(self) -> Status:
         url = endpoint_url()
@@ -184,14 +183,15 @@ class Emulator:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             if process.poll() is not None:
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
                 raise BreakfixError(f"the AWS emulator (moto) exited at start ({tail[0]}); is `moto[server]` installed? `breakfix doctor`")
-            if _answers(f"{endpoint_url()}/moto-api/"):  # moto's own page: needs no service backend loaded
-                return
-            time.sleep(0.03)
+            return _answers(f"{endpoint_url()}/moto-api/")  # moto's own page: needs no service backend loaded
+
+        if wait_until(answering, START_TIMEOUT, every=0.03):
+            return
         self.stop()
         raise BreakfixError(f"the AWS emulator (moto) did not answer within {START_TIMEOUT:.0f}s; see {self.log_file}")
 
@@ -226,30 +226,18 @@ def port_taken_message() -> str:
     )
 
 
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _kill_and_wait(pid: int, grace: float = 3.0) -> None:
     """SIGTERM, then SIGKILL after `grace` seconds; reaps it when it is our child."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+
+    def gone() -> bool:
         try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-                return
-            time.sleep(0.05)
-    raise BreakfixError(f"the AWS emulator (pid {pid}) did not stop; kill it by hand")
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return procs.is_zombie(pid)
+
+    if not procs.terminate(pid, gone, grace=grace, timeout=5.0):
+        raise BreakfixError(f"the AWS emulator (pid {pid}) did not stop; kill it by hand")
 
 
 class AwsRuntime:

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +22,7 @@ from docker.models.containers import Container
 
 from harness.errors import BreakfixError
 from harness.runtime.compose import Service, Stack, parse_duration
+from harness.timing import wait_until
 
 if TYPE_CHECKING:
     from harness.settle import Readiness
@@ -209,15 +209,17 @@ class DockerRuntime:
 
         The engine runs a container's first healthcheck only one interval after start; running the
         same test in the container ourselves sees a service ready as soon as it is."""
-        deadline = time.monotonic() + timeout
         pending = list(stack.services)
-        while pending:
+
+        def all_ready() -> bool:
+            nonlocal pending
             ready = in_parallel(lambda name: self._ready(name, stack.services[name]), pending)
             pending = [name for name, is_ready in zip(pending, ready, strict=True) if not is_ready]
-            if pending and time.monotonic() > deadline:
-                raise BreakfixError(f"services not healthy after {timeout:.0f}s: {', '.join(pending)} (see `docker logs {self.container_name(pending[0])}`)")
-            if pending:
-                time.sleep(0.1)
+            return not pending
+
+        wait_until(all_ready, timeout, every=0.1, error=lambda: (
+            f"services not healthy after {timeout:.0f}s: {', '.join(pending)} (see `docker logs {self.container_name(pending[0])}`)"
+        ))
 
     def _ready(self, name: str, service: Service) -> bool:
         container = self.container(name)
@@ -370,15 +372,15 @@ class DockerRuntime:
         An object can outlive a sweep: the engine may still be removing a container (it vanishes
         between a listing and a look at it, and its network stays busy meanwhile), so sweeps
         repeat until one finds nothing left."""
-        deadline = time.monotonic() + settle
-        while True:
+        left: list[str] = []
+
+        def swept() -> bool:
+            nonlocal left
             self._sweep()
             left = self.leftovers()
-            if not left:
-                return
-            if time.monotonic() > deadline:
-                raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
-            time.sleep(0.2)
+            return not left
+
+        wait_until(swept, settle, every=0.2, error=lambda: f"teardown left objects behind: {', '.join(left)}")
 
     def _sweep(self) -> None:
         for container in self.client.containers.list(all=True, filters=self._ours(), ignore_removed=True):

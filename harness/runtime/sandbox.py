@@ -48,6 +48,7 @@ from harness.runtime.sandbox_results import (
     result_from_report,
     strip_report,
 )
+from harness.timing import wait_until
 
 BASE_IMAGE = "breakfix/base:bookworm"
 # where the agents are bound: /breakfix is on a grader script's PYTHONPATH (breakfix_findings)
@@ -286,15 +287,16 @@ class Sandbox:
             mounts.cleanup()
 
     def _wait_ready(self, endpoint: Endpoint, port: int, ready_path: str | None, timeout: float, argv: list[str], learner: bool, nonce: str) -> None:
-        deadline = time.monotonic() + timeout
         what = f"GET {ready_path} answering 2xx/3xx" if ready_path else f"listening on port {port}"
-        while time.monotonic() < deadline:
+
+        def up_or_gone() -> str | None:
             endpoint.container.reload()
             if endpoint.container.status != "running":
-                break
-            if self._is_ready(endpoint, port, ready_path):
-                return
-            time.sleep(0.2)
+                return "exited"
+            return "ready" if self._is_ready(endpoint, port, ready_path) else None
+
+        if wait_until(up_or_gone, timeout, every=0.2) == "ready":
+            return
         if endpoint.container.attrs["State"]["Status"] == "running":
             exited = f"not {what} after {timeout:.0f} s"
         else:
@@ -311,14 +313,15 @@ class Sandbox:
         """The server's last output. The engine copies stdout and stderr on their own, so the report
         on stderr can arrive before the program's stdout: read until two reads 0.2 s apart agree
         on some output, for 2 s at most (an empty output costs the whole bound, on a failure path)."""
-        deadline = time.monotonic() + 2
         previous = endpoint.logs(tail=30)
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            current = endpoint.logs(tail=30)
-            if current == previous and current.strip():
-                break
-            previous = current
+
+        def agreed() -> bool:
+            nonlocal previous
+            current, previous = previous, endpoint.logs(tail=30)
+            return current == previous and bool(current.strip())
+
+        time.sleep(0.2)  # the first comparison too is of two reads 0.2 s apart
+        wait_until(agreed, 2 - 0.2, every=0.2)
         return previous
 
     @staticmethod
@@ -326,12 +329,7 @@ class Sandbox:
         """The supervisor's report of an exited server. The engine's log pipe can deliver the last
         lines after the container shows as exited; the report is the last line written, so once it
         is there the program's whole output is too."""
-        deadline = time.monotonic() + 5
-        while True:
-            _, report = parse_report(_text(container.logs(stdout=False, stderr=True)), nonce)
-            if report is not None or time.monotonic() > deadline:
-                return report
-            time.sleep(0.1)
+        return wait_until(lambda: parse_report(_text(container.logs(stdout=False, stderr=True)), nonce)[1], 5, every=0.1)
 
     @staticmethod
     def _is_ready(endpoint: Endpoint, port: int, ready_path: str | None) -> bool:

@@ -18,17 +18,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import state
+from harness import procs, state
 from harness.errors import BreakfixError
 from harness.runtime import Progress
 from harness.runtime.aws import REGION, AwsRuntime, client, create_versioned_bucket, endpoint_url
+from harness.timing import wait_until
 
 if TYPE_CHECKING:
     from harness.settle import Readiness
@@ -132,29 +131,6 @@ def resource_instances(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of a pid (field 22 of /proc/<pid>/stat): tells a reused pid apart."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else fields[19]
-
-
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
-
-
 class Run:
     """A terraform process a fault started in `runs/<name>/`: its log, pid and exit code live on disk,
     so a later CLI call (`check`, `stop`) finds it even though another process started it."""
@@ -197,7 +173,7 @@ class Run:
             os.waitpid(record[0], os.WNOHANG)  # reap it when this process started it
         except ChildProcessError:
             pass
-        return _start_time(record[0]) == record[1] or bool(_group_members(record[0]))
+        return procs.start_time(record[0]) == record[1] or bool(procs.group_members(record[0]))
 
     def exit_code(self) -> int | None:
         """Terraform's exit code once it finished on its own; None while running or when killed."""
@@ -222,15 +198,16 @@ class Run:
 
     def wait_for(self, kind: str, address: str, timeout: float) -> None:
         """Block until the log shows a `kind` message (e.g. provision_start) for `address`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def shown() -> bool:
             for message in self.events():
                 if message.get("type") == kind and message.get("hook", {}).get("resource", {}).get("addr") == address:
-                    return
+                    return True
             if not self.alive():
                 raise BreakfixError(f"terraform run {self.name} ended before {kind} of {address}: {self.tail()}")
-            time.sleep(0.05)
-        raise BreakfixError(f"terraform run {self.name} showed no {kind} of {address} within {timeout:.0f}s")
+            return False
+
+        wait_until(shown, timeout, every=0.05, error=f"terraform run {self.name} showed no {kind} of {address} within {timeout:.0f}s")
 
     def finishing(self) -> bool:
         """Alive with every resource it started applying complete: between two steps, or past its last
@@ -253,15 +230,8 @@ class Run:
         pid = self.pid()
         if pid is None:
             return
-        deadline = time.monotonic() + 10
-        while self.alive():
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            if time.monotonic() > deadline:
-                raise BreakfixError(f"terraform run {self.name} (process group {pid}) survived SIGKILL")
-            time.sleep(0.05)
+        if not procs.terminate(pid, lambda: not self.alive(), group=True, timeout=10):
+            raise BreakfixError(f"terraform run {self.name} (process group {pid}) survived SIGKILL")
 
 
 class TerraformRuntime:
@@ -352,7 +322,7 @@ class TerraformRuntime:
                 cwd=run.checkout, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: one killpg takes terraform and its provisioners
             )
-        (run.directory / "pid").write_text(f"{process.pid} {_start_time(process.pid)}")
+        (run.directory / "pid").write_text(f"{process.pid} {procs.start_time(process.pid)}")
         return run
 
     # -- reading the remote state ----------------------------------------------------------------

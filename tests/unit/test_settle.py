@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from harness.manifest import SettleSpec
+from harness.procs import start_time as _start_time
 from harness.runtime.docker import DockerRuntime
-from harness.runtime.terraform import Run, _start_time
+from harness.runtime.terraform import Run
 from harness.settle import Readiness, declared, wait_until_live
 
 

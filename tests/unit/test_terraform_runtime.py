@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import procs
 from harness.catalog import find
 from harness.errors import BreakfixError
 from harness.faults import build
@@ -91,10 +92,10 @@ def test_a_run_records_exit_code_and_its_process_group_dies_together(tmp_path: P
     sleeper = Run(tmp_path / "runs" / "colleague")
     sleeper.directory.mkdir(parents=True)
     process = subprocess.Popen(["bash", "-c", "sleep 60 & sleep 60; wait"], start_new_session=True)
-    (sleeper.directory / "pid").write_text(f"{process.pid} {terraform._start_time(process.pid)}")
+    (sleeper.directory / "pid").write_text(f"{process.pid} {procs.start_time(process.pid)}")
     assert sleeper.alive() and sleeper.exit_code() is None
     sleeper.kill()
-    assert not sleeper.alive() and terraform._group_members(process.pid) == []
+    assert not sleeper.alive() and procs.group_members(process.pid) == []
 
 
 def test_a_run_whose_pid_was_reused_is_not_alive(tmp_path: Path) -> None:
