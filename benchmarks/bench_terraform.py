@@ -33,7 +33,7 @@ from rich.table import Table
 from harness import catalog, state
 from harness.lifecycle import Lifecycle
 from harness.runtime.aws import PORT, Emulator, client, create_versioned_bucket, delete_bucket
-from harness.runtime.docker import port_is_free
+from harness.runtime.common import port_is_free
 
 console = Console()
 SCENARIOS = ["terraform-stale-lock", "terraform-corrupted-state"]

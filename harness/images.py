@@ -8,6 +8,9 @@ One package list (infra/images/packages.txt), two ways to build it:
 
 The image carries a label with a hash of infra/images/, so a rebuild happens exactly when the
 recipe changed, and asking for the image when it is current costs one API call.
+
+Images too big for every scenario to carry (the PostgreSQL server) are built FROM the base right
+after it, from their own `[section]` of the same package list (DERIVED_IMAGES).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from harness import procs
 from harness.errors import BreakfixError
 from harness.paths import content_root
+from harness.runtime import Progress
 
 BASE_IMAGE = "breakfix/base:bookworm"
 HASH_LABEL = "breakfix.image.hash"
@@ -45,6 +49,8 @@ PARENT_IMAGE = "debian:bookworm-slim"
 DOCKERFILE = "base/Dockerfile"  # relative to image_dir(), which is the build context
 ROOTFS_SCRIPT = "base/rootfs.sh"
 PACKAGES_FILE = "packages.txt"
+# packages.txt section -> the image built FROM the base with it (recipe <section>/Dockerfile)
+DERIVED_IMAGES = {"postgres": "breakfix/postgres:bookworm"}
 BUILD_LOG = Path("/var/tmp/breakfix-base-build.log")
 BUILD_LOCK = Path("/var/tmp/breakfix-base-build.lock")
 # A registry that answers at all answers a manifest lookup in well under this.
@@ -57,7 +63,6 @@ IMPORT_INSTRUCTIONS = frozenset(
 Method = Literal["auto", "dockerfile", "debootstrap"]
 BuildMethod = Literal["dockerfile", "debootstrap"]
 ImageStatus = Literal["current", "stale", "missing"]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -84,16 +89,24 @@ def image_dir() -> Path:
     return content_root() / "infra" / "images"
 
 
-def parse_packages(text: str) -> list[str]:
-    """Package names from packages.txt text: `#` starts a comment, blank lines are ignored."""
+def parse_packages(text: str, section: str = "") -> list[str]:
+    """Package names from packages.txt text: `#` starts a comment, blank lines are ignored.
+
+    The base image's are those before the first `[name]` line; `section` names a derived image's.
+    """
     names: list[str] = []
+    current = ""
     for line in text.splitlines():
-        names.extend(line.split("#", 1)[0].split())
+        content = line.split("#", 1)[0].strip()
+        if content.startswith("[") and content.endswith("]"):
+            current = content[1:-1].strip()
+        elif current == section:
+            names.extend(content.split())
     return names
 
 
-def read_packages(root: Path | None = None) -> list[str]:
-    return parse_packages(((root or image_dir()) / PACKAGES_FILE).read_text())
+def read_packages(root: Path | None = None, section: str = "") -> list[str]:
+    return parse_packages(((root or image_dir()) / PACKAGES_FILE).read_text(), section)
 
 
 def content_hash(root: Path | None = None) -> str:
@@ -177,9 +190,9 @@ def mounts_under(path: Path, mounts_text: str) -> list[str]:
 # ---------------------------------------------------------------------------- engine state
 
 
-def _get_image(client: Any) -> Any | None:
+def _get_image(client: Any, name: str = BASE_IMAGE) -> Any | None:
     try:
-        return client.images.get(BASE_IMAGE)
+        return client.images.get(name)
     except ImageNotFound:
         return None
 
@@ -284,12 +297,13 @@ def _reporter(callback: Progress | None) -> Iterator[_Reporter]:
 # ---------------------------------------------------------------------------- build paths
 
 
-def _build_with_dockerfile(client: Any, digest: str, report: _Reporter) -> None:
-    report.phase(f"docker build ({PARENT_IMAGE})")
+def _build_with_dockerfile(client: Any, digest: str, report: _Reporter, dockerfile: str = DOCKERFILE,
+                           tag: str = BASE_IMAGE, parent: str = PARENT_IMAGE) -> None:
+    report.phase(f"docker build {tag} ({parent})")
     stream = client.api.build(
         path=str(image_dir()),
-        dockerfile=DOCKERFILE,
-        tag=BASE_IMAGE,
+        dockerfile=dockerfile,
+        tag=tag,
         labels={HASH_LABEL: digest},
         rm=True,
         forcerm=True,
@@ -297,11 +311,24 @@ def _build_with_dockerfile(client: Any, digest: str, report: _Reporter) -> None:
     )
     for chunk in stream:
         if "error" in chunk:
-            raise BreakfixError(
-                f"docker build of {BASE_IMAGE} failed: {chunk['error'].strip()} "
-                "(no registry access? build offline with method='debootstrap')"
-            )
+            hint = "(no registry access? build offline with method='debootstrap')" if parent == PARENT_IMAGE else "(is the Debian mirror reachable from containers?)"
+            raise BreakfixError(f"docker build of {tag} failed: {chunk['error'].strip()} {hint}")
         report.detail(chunk.get("stream") or chunk.get("status") or "")
+
+
+def _stale_derived(client: Any, digest: str) -> list[str]:
+    return [section for section, name in DERIVED_IMAGES.items() if not _is_current(_get_image(client, name), digest)]
+
+
+def _build_derived(client: Any, digest: str, report: _Reporter, sections: list[str]) -> None:
+    """FROM the local base (never pulled, so no registry is needed on either path)."""
+    for section in sections:
+        name = DERIVED_IMAGES[section]
+        old = _get_image(client, name)
+        _build_with_dockerfile(client, digest, report, f"{section}/Dockerfile", name, BASE_IMAGE)
+        new = _get_image(client, name)
+        if new is not None:
+            _remove_replaced(client, old.id if old is not None else None, new.id)
 
 
 def _run_rootfs(rootfs: Path, report: _Reporter) -> None:
@@ -471,20 +498,21 @@ def build_base_image(
     method: Method = "auto",
     progress: Progress | None = None,
 ) -> BuildResult:
-    """Make `breakfix/base:bookworm` match infra/images; a no-op when it already does.
+    """Make `breakfix/base:bookworm` (and DERIVED_IMAGES) match infra/images; a no-op when they already do.
 
     `progress` receives one line per phase and per step; None shows a rich display instead.
     """
     started = time.monotonic()
     digest = content_hash()
     existing = _get_image(client)
-    if not force and _is_current(existing, digest):
+    if not force and _is_current(existing, digest) and not _stale_derived(client, digest):
         return _result(existing, "current", None, started, digest)
 
     with _reporter(progress) as report, _build_lock(report):
         # Whoever held the lock may just have built this very recipe.
         existing = _get_image(client)
         if not force and _is_current(existing, digest):
+            _build_derived(client, digest, report, _stale_derived(client, digest))
             return _result(existing, "current", None, started, digest)
         report.phase("choose build method")
         parent = method == "auto" and _parent_available(client)
@@ -493,6 +521,7 @@ def build_base_image(
             _build_with_dockerfile(client, digest, report)
         else:
             _build_with_debootstrap(client, digest, report)
+        _build_derived(client, digest, report, list(DERIVED_IMAGES))
 
     built = _get_image(client)
     if built is None or not _is_current(built, digest):

@@ -28,12 +28,14 @@ class FaultParams(NoBoolNumbers):  # `timeout: true` is not a number of seconds
 
 def size_at_least(value: str, minimum: str) -> str:
     """A docker size such as 64m, refused below `minimum` (a smaller one cannot do what the fault means)."""
-    from harness.runtime.compose import SIZE
-    from harness.runtime.docker import size_bytes
+    from harness.runtime.compose import size_bytes
 
-    if not SIZE.match(value) or size_bytes(value) < size_bytes(minimum):
-        raise ValueError(f"{value!r} is not a size of at least {minimum} such as 64m")
-    return value
+    try:
+        if size_bytes(value) >= size_bytes(minimum):
+            return value
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a size of at least {minimum} such as 64m")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.faults.container import AGENT_DIR, BASE_IMAGE, remove_helper
 from harness.faults.files import run_reload
-from harness.runtime.docker import INSTANCE_LABEL, SERVICE_LABEL
+from harness.runtime.common import INSTANCE_LABEL, SERVICE_LABEL
 from harness.timing import wait_until
 
 CONTROL_PORT = 8474  # Toxiproxy's

@@ -27,7 +27,7 @@ from harness import procs
 from harness.errors import BreakfixError
 from harness.paths import state_dir
 from harness.runtime import Progress
-from harness.runtime.docker import port_is_free
+from harness.runtime.common import port_is_free
 from harness.timing import wait_until
 
 if TYPE_CHECKING:

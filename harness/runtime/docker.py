@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 from collections.abc import Callable
@@ -21,15 +20,14 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from harness.errors import BreakfixError
-from harness.runtime.compose import Service, Stack, parse_duration
+from harness.runtime import Progress
+from harness.runtime.common import INSTANCE_LABEL, SERVICE_LABEL, port_is_free
+from harness.runtime.compose import Service, Stack, parse_duration, size_bytes
 from harness.timing import wait_until
 
 if TYPE_CHECKING:
     from harness.settle import Readiness
 
-INSTANCE_LABEL = "breakfix.instance"
-SERVICE_LABEL = "breakfix.service"
-Progress = Callable[[str], None]
 T = TypeVar("T")
 INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 ENGINE_HELP = (
@@ -48,26 +46,8 @@ def connect(timeout: float = 60) -> docker.DockerClient:
         raise BreakfixError(f"{ENGINE_HELP} ({type(exc).__name__})") from None
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def _nanos(duration: str) -> int:
     return int(parse_duration(duration) * 1e9)
-
-
-def size_bytes(size: str) -> int:
-    units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-    size = size.lower()
-    if size[-1] in units:
-        return int(size[:-1]) * units[size[-1]]
-    return int(size)
 
 
 class DockerRuntime:

@@ -34,10 +34,13 @@ from requests.exceptions import ReadTimeout
 from harness import agents
 from harness.agents.constants import BATCH_MARK, FINDINGS_MARK, SANDBOX_CONFIG_VARIABLE
 from harness.errors import BreakfixError
+from harness.images import BASE_IMAGE
 from harness.manifest import SandboxLimits
 from harness.paths import state_dir
 from harness.runtime import Progress
-from harness.runtime.docker import INSTANCE_LABEL, DockerRuntime, connect, remove_container, size_bytes
+from harness.runtime.common import INSTANCE_LABEL
+from harness.runtime.compose import size_bytes
+from harness.runtime.docker import DockerRuntime, connect, remove_container
 from harness.runtime.sandbox_results import (
     OUTPUT_LIMIT,
     CaseResult,
@@ -50,7 +53,6 @@ from harness.runtime.sandbox_results import (
 )
 from harness.timing import wait_until
 
-BASE_IMAGE = "breakfix/base:bookworm"
 # where the agents are bound: /breakfix is on a grader script's PYTHONPATH (breakfix_findings)
 AGENTS = {"supervisor": "supervise.py", "findings": "breakfix_findings.py"}
 BATCH = agents.DIRECTORY / "batch.py"
@@ -351,7 +353,7 @@ class Sandbox:
     def _limits(self, timeout: float | None, memory: str | None, cpus: float | None, pids: int | None) -> RunLimits:
         base = self.limits
         if memory is not None:
-            SandboxLimits(memory=memory)  # validates the size format with the manifest's rule
+            size_bytes(memory)  # a bad size is the check's error, before any container exists
         return RunLimits(memory or base.memory, cpus or base.cpus, pids or base.pids, float(timeout or base.seconds))
 
     def _mounts(self, files: Mapping[str, Path | bytes | str] | None, stdin: bytes | str | Path | None) -> _Mounts:

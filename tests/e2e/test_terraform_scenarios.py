@@ -18,7 +18,7 @@ from harness import catalog, state
 from harness.errors import BreakfixError
 from harness.lifecycle import Lifecycle
 from harness.runtime.aws import PORT, AwsRuntime, Emulator
-from harness.runtime.docker import port_is_free
+from harness.runtime.common import port_is_free
 from harness.runtime.terraform import installed_version, version_problem
 
 pytestmark = [
