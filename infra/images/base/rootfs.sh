@@ -15,9 +15,10 @@ FINALIZE="$HERE/finalize.sh"
 die() { echo "E: $*" >&2; exit 1; }
 info() { echo "I: $*" >&2; }
 
-# Package list -> "a,b,c" (comments and blank lines dropped), as debootstrap --include wants.
+# Package list -> "a,b,c" (comments and blank lines dropped), as debootstrap --include wants;
+# the base's packages end where the first [section] (an image derived from it) begins.
 package_csv() {
-    sed 's/#.*//' "$1" | tr -s ' \t' '\n' | sed '/^$/d' | paste -sd, -
+    sed -e '/^\[/,$d' -e 's/#.*//' "$1" | tr -s ' \t' '\n' | sed '/^$/d' | paste -sd, -
 }
 
 # Every (uri, suites) pair apt on this host knows, in apt's own reading order:
