@@ -31,6 +31,14 @@ def test_parse_packages_of_only_comments_is_empty() -> None:
     assert images.parse_packages("# nothing\n\n   \n# here\n") == []
 
 
+def test_parse_packages_reads_one_image_section() -> None:
+    text = "nginx\n[postgres]  # derived\npostgresql-15\n[other]\nx\n"
+    assert images.parse_packages(text) == ["nginx"]
+    assert images.parse_packages(text, "postgres") == ["postgresql-15"]
+    assert images.read_packages(section="postgres") == ["postgresql-15"]
+    assert "postgresql-15" not in images.read_packages()  # +330 MB: never in the base
+
+
 def test_shipped_package_list_has_every_required_package_once() -> None:
     packages = images.read_packages()
     assert REQUIRED <= set(packages), f"missing: {sorted(REQUIRED - set(packages))}"
@@ -187,7 +195,7 @@ class FakeImages:
         self._labels = labels
 
     def get(self, name: str) -> SimpleNamespace:
-        assert name == images.BASE_IMAGE
+        assert name in {images.BASE_IMAGE, *images.DERIVED_IMAGES.values()}
         if self._labels is None:
             raise ImageNotFound(name)
         return SimpleNamespace(labels=self._labels, id="sha256:feed", attrs={"Size": 1})
