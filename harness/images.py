@@ -16,7 +16,6 @@ after it, from their own `[section]` of the same package list (DERIVED_IMAGES).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -40,6 +39,7 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from harness import procs
 from harness.errors import BreakfixError
+from harness.hashing import hash_tree
 from harness.paths import content_root
 from harness.runtime import Progress
 
@@ -110,21 +110,11 @@ def read_packages(root: Path | None = None, section: str = "") -> list[str]:
 
 
 def content_hash(root: Path | None = None) -> str:
-    """sha256 of every file under infra/images (relative path + bytes), in sorted order.
-
-    Paths are hashed too so a rename is a change; lengths delimit entries so moving bytes from
-    one file to the next can't produce the same digest.
-    """
+    """sha256 of every file under infra/images (harness.hashing.hash_tree)."""
     root = root or image_dir()
     if not root.is_dir():
         raise BreakfixError(f"image recipe not found at {root}: reinstall breakfix or set BREAKFIX_CONTENT")
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix().encode()
-        data = path.read_bytes()
-        digest.update(b"%d:%s\0%d:" % (len(rel), rel, len(data)))
-        digest.update(data)
-    return digest.hexdigest()
+    return str(hash_tree(root).hexdigest())
 
 
 def import_changes(dockerfile_text: str, digest: str) -> list[str]:

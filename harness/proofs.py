@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from harness.hashing import hash_tree
 from harness.paths import PACKAGE_DIR, state_dir
 from harness.state import write_atomic
 
@@ -25,11 +26,8 @@ BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 def key(entry_dir: Path, images: list[str]) -> str:
     """What a baseline's outcome depends on, as one digest: `images` are the stack's image ids."""
     digest = hashlib.sha256()
-    for root, skip in ((entry_dir, ()), (PACKAGE_DIR, ("content",))):
-        for path in sorted(root.rglob("*")):
-            parts = path.relative_to(root).parts
-            if path.is_file() and "__pycache__" not in parts and not (parts and parts[0] in skip):
-                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    hash_tree(entry_dir, digest, skip=lambda parts: "__pycache__" in parts)
+    hash_tree(PACKAGE_DIR, digest, skip=lambda parts: "__pycache__" in parts or parts[0] == "content")  # the entries are hashed above
     digest.update("\0".join(images).encode())
     digest.update(BOOT_ID.read_bytes() if BOOT_ID.exists() else b"")
     return digest.hexdigest()
