@@ -24,9 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from harness import registry
 from harness.errors import BreakfixError
+from harness.validation import problems
 
-Requirement = Literal["docker", "kind", "aws", "terraform"]
 Difficulty = Literal["easy", "medium", "hard"]
 QUESTION_ID = re.compile(r"^[BCDT]\d{1,2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
@@ -217,6 +218,18 @@ def _inside_entry(value: str) -> str:
 EntryPath = Annotated[str, AfterValidator(_inside_entry)]
 
 
+def _known_requirement(value: str) -> str:
+    """A name the runtime registry knows (harness.registry): what a runtime registers, a manifest may require."""
+    known = registry.names()
+    if value not in known:
+        choices = [repr(name) for name in known]
+        raise ValueError(f"Input should be {', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else f"Input should be {choices[0]}")
+    return value
+
+
+Requirement = Annotated[str, AfterValidator(_known_requirement)]
+
+
 class FaultSpec(Strict):
     """One fault to inject: its kind names an implementation in harness.faults."""
 
@@ -383,26 +396,12 @@ class LabManifest(Manifest):
 
 
 AnyManifest = ScenarioManifest | LabManifest
-MANIFEST_FILES: dict[str, type[ScenarioManifest] | type[LabManifest]] = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
-
-
-def _field_name(part: str | int) -> str:
-    # an author's key can hold anything, a newline included: the message stays one line
-    return str(part) if isinstance(part, int) or re.fullmatch(r"[\w.-]+", part) else repr(part)
-
-
-def field_path(loc: tuple[str | int, ...]) -> str:
-    """A pydantic error location as `a.b.0.'odd key'`: always one line, whatever the keys hold."""
-    return ".".join(_field_name(part) for part in loc)
+MANIFEST_FILES: dict[str, type[ScenarioManifest | LabManifest]] = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
 
 
 def describe(error: ValidationError, path: Path, prefix: str = "") -> str:
     """A validation error as one line: the file, then `field: problem` for each problem."""
-    problems = []
-    for item in error.errors():
-        where = prefix + field_path(item["loc"]) or "(top level)"
-        problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
-    return f"{path}: " + "; ".join(problems)
+    return f"{path}: {problems(error, prefix)}"
 
 
 def load_manifest(path: Path) -> AnyManifest:

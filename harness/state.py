@@ -37,8 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import procs
 from harness.errors import BreakfixError
-from harness.manifest import field_path
 from harness.paths import state_dir
+from harness.validation import problems
 
 SCHEMA_VERSION = 2
 ACTIVE_FILE = "active.json"
@@ -181,9 +181,7 @@ def _parse(path: Path, text: str) -> InstanceState:
     try:
         return InstanceState.model_validate_json(text)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = field_path(problem["loc"]) or "the file"
-        raise BreakfixError(f"{path}: unreadable instance state ({where}: {problem['msg']}); "
+        raise BreakfixError(f"{path}: unreadable instance state ({problems(exc, top='the file')}); "
                             "`breakfix stop --force` clears it") from None
 
 

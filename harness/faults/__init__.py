@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, ValidationError
 
 from harness.errors import BreakfixError
-from harness.manifest import FaultSpec, NoBoolNumbers, field_path
+from harness.manifest import FaultSpec, NoBoolNumbers
 from harness.runtime import Runtime
+from harness.validation import problems
 from harness.runtime.docker import DockerRuntime
 
 
@@ -105,6 +106,5 @@ def build(spec: FaultSpec, index: int) -> Fault:
     try:
         params = cls.Params.model_validate(spec.params)
     except ValidationError as exc:
-        problems = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise BreakfixError(f"faults[{index}] ({spec.kind}).params: {problems}") from None
+        raise BreakfixError(f"faults[{index}] ({spec.kind}).params: {problems(exc)}") from None
     return cls(params, key=f"{index:02d}-{spec.kind}")
