@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from harness import registry
 from harness.errors import BreakfixError
 from harness.manifest import (
     MANIFEST_FILES,
@@ -15,14 +16,11 @@ from harness.manifest import (
     LabManifest,
     ScenarioManifest,
     load_manifest,
-    load_yaml_documents,
     read_text,
 )
 from harness.paths import content_root
 
 KIND_DIRS = {"scenario": "scenarios", "lab": "labs"}
-RUNTIME_REQUIREMENTS = ("docker", "kind", "terraform")  # what provisions a scenario's stack
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
 @dataclass(frozen=True)
@@ -147,17 +145,13 @@ def _validate_scenario(entry: Entry, manifest: ScenarioManifest, checks: list[Pa
     if unknown:
         raise BreakfixError(f"{where}: confirm.failing: no check named {', '.join(unknown)} in checks/test_*.py")
     _validate_faults(entry, manifest)
-    runtimes = [name for name in RUNTIME_REQUIREMENTS if name in manifest.requires]
-    if not runtimes:
-        raise BreakfixError(f"{where}: requires: a scenario needs a runtime for its stack ({', '.join(RUNTIME_REQUIREMENTS)})")
+    stack_checks = registry.stack_checks(manifest.requires)
+    if not stack_checks:
+        raise BreakfixError(f"{where}: requires: a scenario needs a runtime for its stack ({', '.join(registry.stack_providers())})")
     stack = entry.directory / manifest.stack
     _inside(entry, "stack", stack)
-    if "kind" in runtimes:
-        _validate_manifests_stack(entry, stack)
-    if "docker" in runtimes:
-        _validate_compose_stack(entry, manifest, stack)
-    if "terraform" in runtimes and stack.suffix != ".tf":
-        raise BreakfixError(f"{where}: stack: {manifest.stack!r}: a Terraform stack names its .tf file (e.g. stack/terraform/main.tf)")
+    for check_stack in stack_checks:  # the runtime that provisions the stack knows its format
+        check_stack(registry.StackCheck(where, stack, manifest, lambda field, path: _inside(entry, field, path)))
 
 
 def _validate_faults(entry: Entry, manifest: ScenarioManifest) -> None:
@@ -173,59 +167,6 @@ def _validate_faults(entry: Entry, manifest: ScenarioManifest) -> None:
             service = getattr(fault.params, field, None)
             if service is not None and service not in manifest.services:
                 raise BreakfixError(f"{entry.manifest_file}: faults[{index}].params.{field}: {service!r} is not one of services {manifest.services}")
-
-
-def _validate_manifests_stack(entry: Entry, stack: Path) -> None:
-    if not stack.is_dir():
-        raise BreakfixError(f"{entry.manifest_file}: stack: a kind scenario's stack is a folder of Kubernetes manifests")
-    for path in sorted(stack.glob("*.yaml")):
-        _inside(entry, "stack", path)
-        load_yaml_documents(path)  # bad bytes, duplicate keys and deep nesting, before the Kubernetes loader
-    from harness.runtime.kind import validate_stack  # Kubernetes manifests, checked offline against the API schemas
-
-    try:
-        validate_stack(stack)
-    except BreakfixError as exc:
-        raise BreakfixError(f"{stack}: " + "; ".join(line.strip(" -") for line in str(exc).splitlines() if line.strip(" -"))) from None
-
-
-def _validate_compose_stack(entry: Entry, manifest: ScenarioManifest, stack_file: Path) -> None:
-    """Whatever its file name, a Docker scenario's stack is a compose file checked as start would use it."""
-    from harness.runtime.compose import load_stack  # the stack format belongs to the Docker runtime
-
-    where = entry.manifest_file
-    if not stack_file.is_file():
-        raise BreakfixError(f"{where}: stack: a Docker scenario's stack is a compose file")
-    stack = load_stack(stack_file)
-    unknown = set(manifest.services) - set(stack.services)
-    if unknown:
-        raise BreakfixError(f"{where}: services: not in the stack: {sorted(unknown)}")
-    if manifest.entrypoint is not None:
-        published = [host for host, _, _ in stack.services[manifest.entrypoint.service].published()]
-        if manifest.entrypoint.port not in published:
-            raise BreakfixError(
-                f"{where}: entrypoint.url: port {manifest.entrypoint.port} is not published by service "
-                f"{manifest.entrypoint.service} (it publishes {', '.join(map(str, published)) or 'none'})"
-            )
-    declared = {mount.path.rstrip("/") or "/" for mount in manifest.host_mounts}
-    folder = stack_file.parent.resolve()
-    for name, service in stack.services.items():
-        for source in service.host_paths():
-            field = f"{stack_file}: services.{name}.volumes: {source!r}"
-            if source.startswith("/"):
-                if (source.rstrip("/") or "/") not in declared:
-                    what = "the host's root" if source.rstrip("/") == "" else "the Docker socket" if source in DOCKER_SOCKETS else "a host path"
-                    raise BreakfixError(
-                        f"{field}: mounts {what} into the container; declare it in scenario.yaml host_mounts with the reason, "
-                        "or mount a path inside the stack folder"
-                    )
-                continue
-            try:
-                inside = (stack_file.parent / source).resolve().is_relative_to(folder)
-            except (OSError, RuntimeError):
-                inside = False
-            if not inside:
-                raise BreakfixError(f"{field}: leads outside the stack folder (the learner's workspace is a copy of it only)")
 
 
 def _validate_lab(entry: Entry, manifest: LabManifest) -> None:

@@ -1,19 +1,16 @@
-"""What is installed, what is missing, and how to get it -- per requirement a scenario can declare."""
+"""What is installed, what is missing, and how to get it -- per requirement a scenario can declare.
+
+The registry (harness.registry) names each requirement's findings function; the ones of the runtimes
+breakfix ships are here."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Finding:
-    requirement: str
-    item: str
-    ok: bool
-    detail: str
+from harness import registry
+from harness.registry import Finding as Finding  # the doctor's findings, as the CLI reads them
 
 
 def _version(command: list[str]) -> str | None:
@@ -77,18 +74,16 @@ def terraform_findings() -> list[Finding]:
     return [Finding("terraform", "terraform binary", problem is None, problem or f"version {'.'.join(map(str, version or ()))}")]
 
 
-CHECKS = {"docker": docker_findings, "kind": kind_findings, "aws": aws_findings, "terraform": terraform_findings}
-
-
 def by_requirement(requirements: list[str] | None = None) -> dict[str, list[Finding]]:
     """Findings per requirement, probed side by side: each mostly waits on a tool or the engine."""
-    wanted = list(dict.fromkeys(CHECKS if requirements is None else requirements))
+    wanted = list(dict.fromkeys(registry.names() if requirements is None else requirements))
 
     def probe(requirement: str) -> list[Finding]:
-        check = CHECKS.get(requirement)
-        if check is None:
+        registration = registry.REGISTRY.get(requirement)
+        if registration is None:
             return [Finding(requirement, requirement, False, "not supported on this version of breakfix")]
-        return check()
+        found: list[Finding] = registry.load(registration.doctor)()
+        return found
 
     with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
         return dict(zip(wanted, pool.map(probe, wanted), strict=True))

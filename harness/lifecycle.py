@@ -21,13 +21,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from harness import proofs, state
+from harness import proofs, registry, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, build
 from harness.grading.context import InstanceContext
 from harness.grading.grade import Grade
 from harness.grading.runner import run_checks
+from harness.instance import Instance, active
 from harness.manifest import FakeFix, ScenarioManifest
 from harness.runtime import Runtime
 from harness.runtime.docker import INTERRUPTS, ComposeStack, DockerRuntime, connect
@@ -71,7 +72,8 @@ class Lifecycle:
         self.instance = entry.id
         self.reporter = reporter or Silent()
         self.times = StepTimes()
-        self.workspace = state.instance_dir(self.instance) / "workspace"
+        self.built = Instance(entry)
+        self.workspace = self.built.workspace
 
     @cached_property
     def faults(self) -> list[Fault]:
@@ -90,35 +92,19 @@ class Lifecycle:
     # -- the pieces ------------------------------------------------------------------------------
 
     def runtimes(self) -> list[Runtime]:
-        """Runtimes for this entry, built on the workspace copy so the learner's edits are live."""
-        found: list[Runtime] = []
-        if self.is_scenario and "docker" in self.scenario.requires:
-            found.append(ComposeStack(DockerRuntime(self.instance), self.workspace / self.scenario.stack))
-        if self.is_scenario and "kind" in self.scenario.requires:
-            from harness.runtime.kind import KindRuntime  # the kubernetes client loads only for kind scenarios
-
-            found.append(KindRuntime(self.instance, self.workspace / self.scenario.stack))
-        if self.is_scenario and {"aws", "terraform"} & set(self.scenario.requires):
-            from harness.runtime.aws import AwsRuntime
-
-            found.append(AwsRuntime(self.instance))  # the terraform backend lives in the emulator
-        if self.is_scenario and "terraform" in self.scenario.requires:
-            found.append(self.terraform_runtime())
-        if not self.is_scenario:
-            from harness.runtime.sandbox import SandboxRuntime  # a lab's code runs in sandbox containers
-
-            found.append(SandboxRuntime(self.instance))
-        return found
+        """Runtimes for this entry in the registry's order, built on the workspace copy so the learner's edits are live."""
+        return list(self.built.runtimes().values())
 
     def terraform_runtime(self) -> TerraformRuntime:
+        from harness.runtime.builtin import terraform
         from harness.runtime.terraform import TerraformRuntime
 
-        stack = Path(self.scenario.stack).parent
-        spec = self.scenario.terraform
-        return TerraformRuntime(self.instance, self.workspace / stack, self.entry.directory / stack, spec.workspaces, spec.state_key)
+        runtime = terraform(self.built.setup())
+        assert isinstance(runtime, TerraformRuntime)
+        return runtime
 
     def context(self) -> InstanceContext:
-        return InstanceContext(self.instance, self.entry, self.workspace, {runtime.name: runtime for runtime in self.runtimes()})
+        return InstanceContext(self.instance, self.entry, self.workspace, self.built.runtimes())
 
     def fault_context(self) -> FaultContext:
         return FaultContext(
@@ -267,7 +253,7 @@ class Lifecycle:
 
     def require_engine(self) -> None:
         """An unreachable engine is said first, before anything is torn down, written or counted."""
-        if not self.is_scenario or {"docker", "kind"} & set(self.scenario.requires):
+        if registry.needs_engine(self.entry.manifest.requires):
             connect(timeout=10)
 
     @contextmanager
@@ -459,8 +445,8 @@ def _failures(grade: Grade) -> str:
 
 
 def for_active() -> tuple[Lifecycle, state.InstanceState]:
-    record = state.require_active()
-    return Lifecycle(find(record.entry_id)), record
+    running, record = active()
+    return Lifecycle(running.entry), record
 
 
 def force_stop(reporter: Reporter) -> str:

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from harness import registry
 from harness.errors import BreakfixError
 from harness.validation import problems
 
-Requirement = Literal["docker", "kind", "aws", "terraform"]
 Difficulty = Literal["easy", "medium", "hard"]
 QUESTION_ID = re.compile(r"^[BCDT]\d{1,2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
@@ -218,6 +218,18 @@ def _inside_entry(value: str) -> str:
 EntryPath = Annotated[str, AfterValidator(_inside_entry)]
 
 
+def _known_requirement(value: str) -> str:
+    """A name the runtime registry knows (harness.registry): what a runtime registers, a manifest may require."""
+    known = registry.names()
+    if value not in known:
+        choices = [repr(name) for name in known]
+        raise ValueError(f"Input should be {', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else f"Input should be {choices[0]}")
+    return value
+
+
+Requirement = Annotated[str, AfterValidator(_known_requirement)]
+
+
 class FaultSpec(Strict):
     """One fault to inject: its kind names an implementation in harness.faults."""
 
@@ -384,7 +396,7 @@ class LabManifest(Manifest):
 
 
 AnyManifest = ScenarioManifest | LabManifest
-MANIFEST_FILES: dict[str, type[ScenarioManifest] | type[LabManifest]] = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
+MANIFEST_FILES: dict[str, type[ScenarioManifest | LabManifest]] = {"scenario.yaml": ScenarioManifest, "lab.yaml": LabManifest}
 
 
 def describe(error: ValidationError, path: Path, prefix: str = "") -> str:
