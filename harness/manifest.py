@@ -26,6 +26,7 @@ from pydantic import (
 
 from harness import registry
 from harness.errors import BreakfixError
+from harness.loopback import loopback_port
 from harness.validation import problems
 
 Difficulty = Literal["easy", "medium", "hard"]
@@ -280,16 +281,12 @@ class Entrypoint(Strict):
     @field_validator("url")
     @classmethod
     def _loopback_only(cls, value: str) -> str:
-        match = re.match(r"^https?://127\.0\.0\.1:(\d{1,5})(/\S*)?$", value)
-        if not match:
-            raise ValueError("must be http(s)://127.0.0.1:PORT or http(s)://127.0.0.1:PORT/PATH -- breakfix serves on loopback only")
-        if not 1 <= int(match[1]) <= 65535:
-            raise ValueError(f"port {int(match[1])} is not between 1 and 65535")
+        loopback_port(value)  # the probes' rule too: an entrypoint they refused could not be graded
         return value
 
     @property
     def port(self) -> int:
-        return int(self.url.split(":")[2].split("/")[0])
+        return loopback_port(self.url)
 
 
 class Manifest(Strict):

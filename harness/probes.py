@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from harness.errors import BreakfixError
+from harness.loopback import HOST, loopback_port
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,11 @@ class LoadResult:
 
 
 def _loopback(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.hostname != "127.0.0.1" or parts.scheme != "http":
-        raise BreakfixError(f"probe target {url!r} refused: probes send traffic to http://127.0.0.1 only")
-    return parts.hostname, parts.port or 80
+    try:
+        port = loopback_port(url)  # the manifest's entrypoint rule too
+    except ValueError as exc:
+        raise BreakfixError(f"probe target {url!r} refused: probes send traffic to http://127.0.0.1 only ({exc})") from None
+    return HOST, port
 
 
 def http_load(

@@ -130,7 +130,7 @@ MANIFEST_MUTANTS = [
     # the entrypoint
     ("entrypoint.url", "http://127.0.0.1:9999", r"entrypoint\.url: port 9999 is not published by service lb \(it publishes 8080\)"),
     ("entrypoint.url", "http://127.0.0.1:99999", r"entrypoint\.url: port 99999 is not between 1 and 65535"),
-    ("entrypoint.url", "http://localhost", r"entrypoint\.url: must be http\(s\)://127\.0\.0\.1:PORT"),
+    ("entrypoint.url", "http://localhost", r"entrypoint\.url: must be http://127\.0\.0\.1:PORT"),
     # types and text
     ("time_limit", True, r"time_limit: true is not a number"),
     ("confirm.timeout", False, r"confirm\.timeout: false is not a number"),
