@@ -60,9 +60,9 @@ from harness.probes import LoadResult, Response, http_load, sample, slope
 
 if TYPE_CHECKING:
     from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
-    from harness.runtime.kind import (
+    from harness.runtime.kubernetes.api import Kube
+    from harness.runtime.kubernetes.objects import (
         Eviction,
-        Kube,
         evicted_pods,
         evictions,
         parse_quantity,
@@ -81,9 +81,10 @@ _LAZY = {
     **dict.fromkeys(["CaseResult", "Findings", "RunResult"], "harness.runtime.sandbox_results"),
     **dict.fromkeys(["StateRead", "TerraformRuntime", "resource_instances"], "harness.runtime.terraform"),
     **dict.fromkeys(
-        ["Eviction", "Kube", "evicted_pods", "evictions", "parse_quantity", "pod_ready", "qos_class", "rolled_out", "wait_for"],
-        "harness.runtime.kind",
+        ["Eviction", "evicted_pods", "evictions", "parse_quantity", "pod_ready", "qos_class", "rolled_out", "wait_for"],
+        "harness.runtime.kubernetes.objects",
     ),
+    "Kube": "harness.runtime.kubernetes.api",
     **dict.fromkeys(["DrainResult", "drain_node", "set_unschedulable"], "harness.faults.kubernetes"),
 }
 

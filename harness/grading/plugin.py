@@ -45,8 +45,8 @@ def host(instance: InstanceContext) -> Callable[[str], Any]:
 
 @pytest.fixture(scope="session")
 def kube(instance: InstanceContext) -> Any:
-    """The instance's namespace on the kind cluster: kube.core / .apps / .policy clients, kube.namespace, kube.pods()."""
-    from harness.runtime.kind import Kube
+    """The instance's namespace on the Kubernetes cluster: kube.core / .apps / .policy clients, kube.namespace, kube.pods()."""
+    from harness.runtime.kubernetes.api import Kube
 
     return Kube(instance.instance)
 
@@ -54,10 +54,11 @@ def kube(instance: InstanceContext) -> Any:
 @pytest.fixture(scope="session")
 def pod_host(kube: Any) -> Callable[[str], Any]:
     """pod_host(pod name) -> a testinfra host on kubectl://<pod> in the instance's namespace."""
-    from harness.runtime.kind import CONTEXT, kubeconfig_path
+    from harness.runtime.kubernetes.common import current_context, kubeconfig_path
 
     def get(pod: str) -> Any:
-        return testinfra.get_host(f"kubectl://{pod}?namespace={kube.namespace}&kubeconfig={kubeconfig_path()}&context={CONTEXT}")
+        # the harness's kubeconfig names one context, whichever provider wrote it
+        return testinfra.get_host(f"kubectl://{pod}?namespace={kube.namespace}&kubeconfig={kubeconfig_path()}&context={current_context()}")
 
     return get
 

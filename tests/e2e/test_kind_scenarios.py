@@ -17,15 +17,16 @@ import urllib.request
 
 import pytest
 
-from harness.runtime import kind
+from harness.runtime.kubernetes import images
+from harness.runtime.kubernetes.providers import kind as kind_provider
 
 KIND_SCENARIOS = ["pod-evictions", "spot-interruption"]
 
 
 def kind_problem() -> str | None:
-    problems = kind.tool_problems()
+    problems = kind_provider.tool_problems()
     if not problems:
-        problems = [p for p in [kind.engine_problem()] if p]
+        problems = [p for p in [kind_provider.engine_problem()] if p]
     return "; ".join(problems) or None
 
 
@@ -70,8 +71,8 @@ def test_list_marks_the_kind_scenarios_as_needing_kind() -> None:
 
 @pytest.fixture(scope="module")
 def workload_image() -> str:
-    kind.ensure_workload_image(lambda _: None)
-    return kind.WORKLOAD_IMAGE
+    images.ensure_workload_image(lambda _: None)
+    return images.WORKLOAD_IMAGE
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import yaml
 
 from harness import catalog
 from harness.paths import content_root
-from harness.runtime import kind
+from harness.runtime.kubernetes import common, images, kubelet, manifests, objects
 
 ROOT = content_root()
 KIND_SCENARIOS = ["pod-evictions", "spot-interruption"]
@@ -44,7 +44,7 @@ def pod_spec(deployment: dict) -> dict:
 
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda p: f"{p.parent.parent.name if p.parent.name == 'broken' else p.parents[2].name}/{p.parent.name}/{p.name}")
 def test_manifest_matches_the_kubernetes_schema(path: Path) -> None:
-    assert kind.schema_problems(documents(path), str(path)) == []
+    assert manifests.schema_problems(documents(path), str(path)) == []
 
 
 @pytest.mark.parametrize("scenario", KIND_SCENARIOS)
@@ -66,7 +66,7 @@ def test_every_image_is_local_and_never_pulled() -> None:
             if document["kind"] != "Deployment":
                 continue
             for container in pod_spec(document)["containers"]:
-                assert container["image"] == kind.WORKLOAD_IMAGE, f"{path}: {container['image']} is not built locally"
+                assert container["image"] == images.WORKLOAD_IMAGE, f"{path}: {container['image']} is not built locally"
                 assert container["imagePullPolicy"] == "Never", f"{path}: {container['name']} could try a registry pull"
 
 
@@ -74,15 +74,15 @@ def test_every_image_is_local_and_never_pulled() -> None:
 
 
 def cluster_config() -> dict:
-    return yaml.safe_load((kind.infra_dir() / "cluster.yaml").read_text())
+    return yaml.safe_load((common.infra_dir() / "cluster.yaml").read_text())
 
 
 def test_cluster_has_a_control_plane_a_general_and_a_spot_worker() -> None:
     config = cluster_config()
-    assert (config["kind"], config["apiVersion"], config["name"]) == ("Cluster", "kind.x-k8s.io/v1alpha4", kind.CLUSTER)
+    assert (config["kind"], config["apiVersion"], config["name"]) == ("Cluster", "kind.x-k8s.io/v1alpha4", common.CLUSTER)
     roles = [node["role"] for node in config["nodes"]]
     assert roles.count("control-plane") >= 1 and roles.count("worker") == 2
-    pools = sorted(node["labels"][kind.POOL_LABEL] for node in config["nodes"] if node["role"] == "worker")
+    pools = sorted(node["labels"][common.POOL_LABEL] for node in config["nodes"] if node["role"] == "worker")
     assert pools == ["general", "spot"]
     allowed = {"role", "labels", "extraPortMappings", "image", "extraMounts", "kubeadmConfigPatches"}
     for node in config["nodes"]:
@@ -109,15 +109,15 @@ def test_scenario_entrypoints_use_the_mapped_host_ports() -> None:
 
 
 def test_kubelet_fragment_uses_real_signals_and_quantities() -> None:
-    fragment = yaml.safe_load((kind.infra_dir() / "kubelet-worker.yaml").read_text())
+    fragment = yaml.safe_load((common.infra_dir() / "kubelet-worker.yaml").read_text())
     assert (fragment["apiVersion"], fragment["kind"]) == ("kubelet.config.k8s.io/v1beta1", "KubeletConfiguration")
     signals = {"memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "pid.available"}
     assert set(fragment["evictionHard"]) <= signals
-    settings = kind.kubelet_settings(8 * 1024**3, fragment)
+    settings = kubelet.kubelet_settings(8 * 1024**3, fragment)
     for reserved in ("systemReserved", "kubeReserved"):
-        assert kind.parse_quantity(settings[reserved]["memory"]) > 0
-    assert kind.parse_quantity(settings["evictionHard"]["memory.available"]) > 0
-    taint = yaml.safe_load((kind.infra_dir() / "spot-taint.yaml").read_text())
+        assert objects.parse_quantity(settings[reserved]["memory"]) > 0
+    assert objects.parse_quantity(settings["evictionHard"]["memory.available"]) > 0
+    taint = yaml.safe_load((common.infra_dir() / "spot-taint.yaml").read_text())
     assert taint["effect"] in ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
@@ -125,14 +125,14 @@ def test_kubelet_fragment_uses_real_signals_and_quantities() -> None:
 
 
 def memory(container: dict, field: str) -> float:
-    return kind.parse_quantity(((container.get("resources") or {}).get(field) or {}).get("memory", 0))
+    return objects.parse_quantity(((container.get("resources") or {}).get(field) or {}).get("memory", 0))
 
 
 def budget() -> tuple[float, float]:
     """(node memory, allocatable) of a worker, in bytes."""
-    fragment = yaml.safe_load((kind.infra_dir() / "kubelet-worker.yaml").read_text())
-    node = kind.parse_quantity(fragment["nodeMemory"])
-    reserved = sum(kind.parse_quantity(fragment[key]["memory"]) for key in ("systemReserved", "kubeReserved"))
+    fragment = yaml.safe_load((common.infra_dir() / "kubelet-worker.yaml").read_text())
+    node = objects.parse_quantity(fragment["nodeMemory"])
+    reserved = sum(objects.parse_quantity(fragment[key]["memory"]) for key in ("systemReserved", "kubeReserved"))
     return node, node - reserved
 
 
@@ -164,15 +164,15 @@ def test_healthy_pod_evictions_fits_its_node_and_the_broken_one_overflows_it() -
 def test_pod_evictions_broken_state_puts_the_api_first_in_the_kubelets_line() -> None:
     scenario = ROOT / "scenarios" / "pod-evictions"
     healthy, broken = by_name(scenario / "stack" / "manifests"), by_name(scenario / "broken")
-    assert kind.qos_class(pod_spec(healthy[("Deployment", "orders-api")])) == "Guaranteed"
-    assert kind.qos_class(pod_spec(broken[("Deployment", "orders-api")])) == "BestEffort"
+    assert objects.qos_class(pod_spec(healthy[("Deployment", "orders-api")])) == "Guaranteed"
+    assert objects.qos_class(pod_spec(broken[("Deployment", "orders-api")])) == "BestEffort"
     assert "priorityClassName" not in pod_spec(broken[("Deployment", "orders-api")])
     assert pod_spec(broken[("Deployment", "report-builder")])["priorityClassName"] == "bf-pod-evictions-batch-reports"
-    assert kind.qos_class(pod_spec(healthy[("Deployment", "price-cache")])) == "Guaranteed"  # the cache never exceeds its requests
+    assert objects.qos_class(pod_spec(healthy[("Deployment", "price-cache")])) == "Guaranteed"  # the cache never exceeds its requests
     values = {name: doc["value"] for (kind_, name), doc in healthy.items() if kind_ == "PriorityClass"}
     assert values["bf-pod-evictions-orders-api-critical"] > values["bf-pod-evictions-batch-reports"]
     # cluster-wide names carry the instance's namespace: another lab's teardown never removes them
-    assert all(name.startswith(kind.namespace_for("pod-evictions") + "-") for name in values)
+    assert all(name.startswith(common.namespace_for("pod-evictions") + "-") for name in values)
 
 
 def test_spot_interruption_healthy_state_spreads_budgets_and_drains() -> None:
@@ -181,7 +181,7 @@ def test_spot_interruption_healthy_state_spreads_budgets_and_drains() -> None:
     good, bad = pod_spec(healthy[("Deployment", "checkout")]), pod_spec(broken[("Deployment", "checkout")])
     assert healthy[("Deployment", "checkout")]["spec"]["replicas"] >= 2 and broken[("Deployment", "checkout")]["spec"]["replicas"] == 1
     assert good["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname" and "nodeSelector" not in good
-    assert bad["nodeSelector"] == {kind.POOL_LABEL: "spot"} and "topologySpreadConstraints" not in bad
+    assert bad["nodeSelector"] == {common.POOL_LABEL: "spot"} and "topologySpreadConstraints" not in bad
     assert ("PodDisruptionBudget", "checkout") in healthy and ("PodDisruptionBudget", "checkout") not in broken
     pre_stop = good["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
     assert float(pre_stop[-1]) < good["terminationGracePeriodSeconds"]

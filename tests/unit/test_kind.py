@@ -15,8 +15,11 @@ from harness.errors import BreakfixError
 from harness.faults import FaultContext, build
 from harness.faults.kubernetes import ManifestDrift, drain_node
 from harness.manifest import FaultSpec
-from harness.runtime import kind
-from harness.runtime.docker import DockerRuntime
+from harness.runtime.kubernetes import api, common, kubelet, manifests, objects
+from harness.runtime.kubernetes import runtime as kruntime
+from harness.runtime.kubernetes.providers import kind as kind_provider
+from harness.runtime.kubernetes.providers.kind import KindCluster
+from harness.runtime.kubernetes.providers.offline import OfflineCluster
 
 NOW = dt.datetime(2026, 1, 1, 3, 0, tzinfo=dt.UTC)
 
@@ -40,54 +43,56 @@ def event(pod_name: str, reason: str, message: str, at: dt.datetime | None, kind
 # -- naming, labels, environment ---------------------------------------------------------------
 
 
-def test_each_instance_gets_its_own_namespace_and_the_learner_env_names_it(isolated_state: Path) -> None:
-    runtime = kind.KindRuntime("pod-evictions", Path("/nowhere"))
-    assert kind.namespace_for("pod-evictions") == "bf-pod-evictions"
+@pytest.mark.parametrize(("provider", "context"), [(KindCluster(), "kind-breakfix"), (OfflineCluster(), "breakfix")])
+def test_each_instance_gets_its_own_namespace_and_the_learner_env_names_it(isolated_state: Path, provider: Any, context: str) -> None:
+    runtime = kruntime.KubernetesRuntime("pod-evictions", Path("/nowhere"), provider=provider)
+    assert common.namespace_for("pod-evictions") == "bf-pod-evictions"
     assert runtime.env() == {
-        "KUBECONFIG": str(isolated_state / "kind" / "kubeconfig"),
-        "BREAKFIX_KUBE_CONTEXT": "kind-breakfix",
+        "KUBECONFIG": str(isolated_state / "kubernetes" / "kubeconfig"),
+        "BREAKFIX_KUBE_CONTEXT": context,
         "BREAKFIX_NAMESPACE": "bf-pod-evictions",
+        "BREAKFIX_K8S_PROVIDER": provider.provider,
     }
-    assert kind.Kube("x").labels() == {"breakfix.instance": "x"}
+    assert api.Kube("x").labels() == {"breakfix.instance": "x"}
 
 
 def test_version_parsing_reads_kind_and_kubectl_output() -> None:
-    assert kind.version_tuple("kind v0.27.0 go1.23.4 linux/amd64") == (0, 27, 0)
-    assert kind.version_tuple("Client Version: v1.32.4-dispatcher") == (1, 32, 4)
-    assert kind.version_tuple("nothing here") == ()
+    assert common.version_tuple("kind v0.27.0 go1.23.4 linux/amd64") == (0, 27, 0)
+    assert common.version_tuple("Client Version: v1.32.4-dispatcher") == (1, 32, 4)
+    assert common.version_tuple("nothing here") == ()
 
 
 # -- preflight ---------------------------------------------------------------------------------
 
 
 def test_missing_kind_is_a_one_line_error_saying_where_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind.shutil, "which", lambda tool: None if tool == "kind" else f"/usr/bin/{tool}")
-    problems = kind.KindRuntime("pod-evictions", Path("/nowhere")).preflight()
-    assert problems == [kind.INSTALL["kind"]]
-    assert problems[0].startswith("kind not found: install from https://kind.sigs.k8s.io/")
+    monkeypatch.setattr(kind_provider.shutil, "which", lambda tool: None if tool == "kind" else f"/usr/bin/{tool}")
+    problems = kruntime.KubernetesRuntime("pod-evictions", Path("/nowhere"), provider=KindCluster()).preflight()
+    assert problems == ["Kubernetes provider kind: " + common.INSTALL["kind"]]
+    assert problems[0].startswith("Kubernetes provider kind: kind not found: install from https://kind.sigs.k8s.io/")
 
 
 def test_an_old_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(kind, "_run", lambda command, **_: "kind v0.17.0 go1.19 linux/amd64")
-    assert kind.tool_problems() == ["kind 0.17.0 is too old: breakfix needs kind >= v0.20"]
+    monkeypatch.setattr(kind_provider.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(kind_provider, "run", lambda command, **_: "kind v0.17.0 go1.19 linux/amd64")
+    assert kind_provider.tool_problems() == ["kind 0.17.0 is too old: breakfix needs kind >= v0.20"]
 
 
 def test_a_failing_command_becomes_a_breakfix_error_with_its_output(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BreakfixError, match="failed: boom"):
-        kind._run(["sh", "-c", "echo boom >&2; exit 3"])
+        common.run(["sh", "-c", "echo boom >&2; exit 3"])
 
     def missing(*args: Any, **kwargs: Any) -> None:
         raise FileNotFoundError
 
-    monkeypatch.setattr(kind.subprocess, "run", missing)
+    monkeypatch.setattr(common.subprocess, "run", missing)
     with pytest.raises(BreakfixError, match="kind not found: install from"):
-        kind._run(["kind", "get", "clusters"])
+        common.run(["kind", "get", "clusters"])
 
 
 def test_teardown_without_a_cluster_has_nothing_to_remove(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind.shutil, "which", lambda tool: None)
-    kind.KindRuntime("pod-evictions", Path("/nowhere")).teardown()  # no error, no API call
+    monkeypatch.setattr(kind_provider.shutil, "which", lambda tool: None)
+    kruntime.KubernetesRuntime("pod-evictions", Path("/nowhere"), provider=KindCluster()).teardown()  # no error, no API call
 
 
 # -- manifests -----------------------------------------------------------------------------------
@@ -96,12 +101,12 @@ def test_teardown_without_a_cluster_has_nothing_to_remove(monkeypatch: pytest.Mo
 def test_manifests_load_in_file_order_and_reject_non_objects(tmp_path: Path) -> None:
     (tmp_path / "20-b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
     (tmp_path / "10-a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n")
-    assert [d["metadata"]["name"] for d in kind.load_manifests(tmp_path)] == ["a", "b"]
+    assert [d["metadata"]["name"] for d in manifests.load_manifests(tmp_path)] == ["a", "b"]
     (tmp_path / "30-c.yaml").write_text("just: a mapping\n")
     with pytest.raises(BreakfixError, match="30-c.yaml: document 1 is not a Kubernetes object"):
-        kind.load_manifests(tmp_path)
+        manifests.load_manifests(tmp_path)
     with pytest.raises(BreakfixError, match="no Kubernetes manifests"):
-        kind.load_manifests(tmp_path / "empty")
+        manifests.load_manifests(tmp_path / "empty")
 
 
 def test_schema_validation_catches_typos_wrong_types_unknown_kinds_and_fixed_namespaces() -> None:
@@ -110,7 +115,7 @@ def test_schema_validation_catches_typos_wrong_types_unknown_kinds_and_fixed_nam
         "spec": {"replicas": "two", "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
             "containers": [{"name": "c", "image": "i", "resources": {"requets": {"memory": "1Mi"}}}]}}},
     }
-    problems = kind.schema_problems([deployment, {"apiVersion": "example.com/v9", "kind": "Widget", "metadata": {"name": "w"}}], "here")
+    problems = manifests.schema_problems([deployment, {"apiVersion": "example.com/v9", "kind": "Widget", "metadata": {"name": "w"}}], "here")
     assert any("spec.replicas: 'two' is not of type" in p for p in problems)
     assert any("'requets' was unexpected" in p for p in problems)
     assert any("metadata.namespace must be left out" in p for p in problems)
@@ -123,7 +128,7 @@ def test_images_are_collected_from_every_pod_template() -> None:
         {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "c"}]}}}}}},
         {"kind": "Service", "spec": {}},
     ]
-    assert kind.images_of(documents) == {"a", "b", "c"}
+    assert manifests.images_of(documents) == {"a", "b", "c"}
 
 
 @pytest.mark.parametrize(
@@ -138,35 +143,35 @@ def test_images_are_collected_from_every_pod_template() -> None:
     ],
 )
 def test_qos_class_follows_the_api_servers_rules(resources: dict, expected: str) -> None:
-    assert kind.qos_class({"containers": [{"name": "c", "resources": resources}]}) == expected
+    assert objects.qos_class({"containers": [{"name": "c", "resources": resources}]}) == expected
 
 
 def test_qos_of_a_pod_is_its_weakest_container() -> None:
     guaranteed = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
-    assert kind.qos_class({"containers": [{"resources": guaranteed}, {"resources": {}}]}) == "Burstable"
+    assert objects.qos_class({"containers": [{"resources": guaranteed}, {"resources": {}}]}) == "Burstable"
 
 
 # -- kubelet settings ----------------------------------------------------------------------------
 
 
 def test_the_eviction_threshold_makes_every_worker_a_node_of_its_budget() -> None:
-    settings = kind.kubelet_settings(16 * 1024**3)
+    settings = kubelet.kubelet_settings(16 * 1024**3)
     assert settings["evictionHard"]["memory.available"] == f"{16 * 1024 - 1536}Mi"
     assert "nodeMemory" not in settings
     assert settings["evictionHard"]["nodefs.available"] == "0%"
-    allocatable = 1536 - kind.parse_quantity(settings["systemReserved"]["memory"]) / 1024**2 - kind.parse_quantity(settings["kubeReserved"]["memory"]) / 1024**2
+    allocatable = 1536 - objects.parse_quantity(settings["systemReserved"]["memory"]) / 1024**2 - objects.parse_quantity(settings["kubeReserved"]["memory"]) / 1024**2
     assert allocatable == 1280
 
 
 def test_a_host_too_small_for_the_worker_budget_is_refused() -> None:
     with pytest.raises(BreakfixError, match="workers need more than"):
-        kind.kubelet_settings(1024**3)
+        kubelet.kubelet_settings(1024**3)
 
 
 def test_merging_keeps_kubeadms_settings_and_identity() -> None:
     current = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration", "cgroupDriver": "systemd",
                "evictionHard": {"memory.available": "100Mi"}}
-    merged = kind.merge_kubelet_config(current, {"apiVersion": "other", "kind": "Other", "evictionHard": {"memory.available": "9Gi"}})
+    merged = kubelet.merge_kubelet_config(current, {"apiVersion": "other", "kind": "Other", "evictionHard": {"memory.available": "9Gi"}})
     assert merged["apiVersion"] == "kubelet.config.k8s.io/v1beta1" and merged["kind"] == "KubeletConfiguration"
     assert merged["cgroupDriver"] == "systemd" and merged["evictionHard"] == {"memory.available": "9Gi"}
 
@@ -175,11 +180,11 @@ def test_merging_keeps_kubeadms_settings_and_identity() -> None:
 
 
 def test_pod_readiness_needs_running_ready_and_not_deleting() -> None:
-    assert kind.pod_ready(pod("a"))
-    assert not kind.pod_ready(pod("b", ready=False))
-    assert not kind.pod_ready(pod("c", phase="Pending"))
-    assert not kind.pod_ready(pod("d", deleting=True))
-    assert not kind.pod_ready(client.V1Pod(metadata=client.V1ObjectMeta(name="e"), status=None))
+    assert objects.pod_ready(pod("a"))
+    assert not objects.pod_ready(pod("b", ready=False))
+    assert not objects.pod_ready(pod("c", phase="Pending"))
+    assert not objects.pod_ready(pod("d", deleting=True))
+    assert not objects.pod_ready(client.V1Pod(metadata=client.V1ObjectMeta(name="e"), status=None))
 
 
 def test_evictions_are_parsed_from_kubelet_events_oldest_first() -> None:
@@ -191,14 +196,14 @@ def test_evictions_are_parsed_from_kubelet_events_oldest_first() -> None:
         event("node-1", "Evicted", memory, NOW, kind_="Node"),
         event("batch-1", "Evicted", "The node was low on resource: ephemeral-storage.", None),
     ]
-    found = kind.evictions(events)
+    found = objects.evictions(events)
     assert [(e.pod, e.resource) for e in found] == [("api-1", "memory"), ("api-2", "memory"), ("batch-1", "ephemeral-storage")]
     assert found[0].message == memory
 
 
 def test_evicted_pods_are_the_failed_ones_with_reason_evicted() -> None:
     pods = [pod("a"), pod("b", phase="Failed", reason="Evicted"), pod("c", phase="Failed", reason="Error")]
-    assert kind.evicted_pods(pods) == ["b"]
+    assert objects.evicted_pods(pods) == ["b"]
 
 
 def deployment(replicas: int, *, generation: int = 2, observed: int = 2, updated: int, available: int, total: int) -> client.V1Deployment:
@@ -210,10 +215,10 @@ def deployment(replicas: int, *, generation: int = 2, observed: int = 2, updated
 
 
 def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
-    assert kind.rolled_out(deployment(2, updated=2, available=2, total=2))
-    assert not kind.rolled_out(deployment(2, observed=1, updated=2, available=2, total=2))  # controller has not seen the change
-    assert not kind.rolled_out(deployment(2, updated=1, available=2, total=3))  # old pods still there
-    assert not kind.rolled_out(deployment(2, updated=2, available=1, total=2))
+    assert objects.rolled_out(deployment(2, updated=2, available=2, total=2))
+    assert not objects.rolled_out(deployment(2, observed=1, updated=2, available=2, total=2))  # controller has not seen the change
+    assert not objects.rolled_out(deployment(2, updated=1, available=2, total=3))  # old pods still there
+    assert not objects.rolled_out(deployment(2, updated=2, available=1, total=2))
 
 
 # -- the namespace lifecycle, against a fake API ------------------------------------------------------
@@ -238,7 +243,7 @@ class FakeDynamic:
 
 
 def test_apply_labels_everything_with_the_instance_and_records_what_kubectl_apply_would() -> None:
-    kube = kind.Kube("pod-evictions")
+    kube = api.Kube("pod-evictions")
     fake = FakeDynamic()
     kube.__dict__["dynamic"] = fake
     source = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 2}}
@@ -248,7 +253,7 @@ def test_apply_labels_everything_with_the_instance_and_records_what_kubectl_appl
     assert deployment_call["field_manager"] == "breakfix" and deployment_call["force_conflicts"] is True
     metadata = deployment_call["body"]["metadata"]
     assert metadata["labels"] == {"breakfix.instance": "pod-evictions"}
-    recorded = json.loads(metadata["annotations"][kind.LAST_APPLIED])
+    recorded = json.loads(metadata["annotations"][common.LAST_APPLIED])
     assert recorded["spec"] == {"replicas": 2} and recorded["metadata"]["namespace"] == "bf-pod-evictions"
     assert "metadata" in source and "labels" not in source["metadata"]  # the caller's document is untouched
 
@@ -269,15 +274,15 @@ class FakeCore:
 
 
 def test_namespace_deletion_waits_until_the_api_no_longer_knows_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind.time, "sleep", lambda _: None)
-    kube = kind.Kube("spot-interruption")
+    monkeypatch.setattr(api.time, "sleep", lambda _: None)
+    kube = api.Kube("spot-interruption")
     kube.__dict__["core"] = core = FakeCore(gone_after=3)
     kube.delete_namespace(timeout=5)
     assert core.deleted == [("bf-spot-interruption", "Foreground")] and core.reads == 4
 
 
 def test_a_namespace_stuck_terminating_fails_teardown_loudly() -> None:
-    kube = kind.Kube("spot-interruption")
+    kube = api.Kube("spot-interruption")
     kube.__dict__["core"] = FakeCore(gone_after=None)
     with pytest.raises(BreakfixError, match="namespace bf-spot-interruption still terminating after 0s"):
         kube.delete_namespace(timeout=0)
@@ -308,8 +313,8 @@ class DrainCore:
         del self.pods[name]
 
 
-def drain_kube(core: DrainCore) -> kind.Kube:
-    kube = kind.Kube("spot-interruption")
+def drain_kube(core: DrainCore) -> api.Kube:
+    kube = api.Kube("spot-interruption")
     kube.__dict__["core"] = core
     return kube
 
@@ -356,7 +361,7 @@ def test_manifest_drift_rewrites_the_workspace_applies_it_and_reverts(tmp_path: 
     monkeypatch.setattr("harness.faults.kubernetes.delete_objects", lambda kube, documents: deleted.extend(d["metadata"]["name"] for d in documents))
     fault = build(FaultSpec(kind="kube-manifest-drift", params={"replace": {
         "stack/manifests/10-api.yaml": "broken/10-api.yaml", "stack/manifests/20-pdb.yaml": None}}), 0)
-    ctx = FaultContext(DockerRuntime("x"), entry, tmp_path / "faults", workspace)
+    ctx = FaultContext("x", entry, tmp_path / "faults", workspace)
 
     fault.inject(ctx)
     assert "broken" in (workspace / "stack/manifests/10-api.yaml").read_text()
@@ -378,7 +383,7 @@ def test_manifest_drift_rewrites_the_workspace_applies_it_and_reverts(tmp_path: 
 def load_workload() -> Any:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bf_workload", kind.infra_dir() / "workloads" / "workload.py")
+    spec = importlib.util.spec_from_file_location("bf_workload", common.infra_dir() / "workloads" / "workload.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -416,7 +421,7 @@ def test_provisioning_uncordons_workers_a_killed_drain_left_cordoned() -> None:
 
     class Core:
         def list_node(self, label_selector: str) -> client.V1NodeList:
-            assert label_selector == kind.POOL_LABEL
+            assert label_selector == common.POOL_LABEL
             nodes = [("breakfix-worker", False), ("breakfix-worker2", True)]
             return client.V1NodeList(items=[client.V1Node(metadata=client.V1ObjectMeta(name=name), spec=client.V1NodeSpec(unschedulable=flag))
                                             for name, flag in nodes])
@@ -424,7 +429,7 @@ def test_provisioning_uncordons_workers_a_killed_drain_left_cordoned() -> None:
         def patch_node(self, name: str, body: dict) -> None:
             patched.append((name, body))
 
-    kube = kind.Kube("spot-interruption")
+    kube = api.Kube("spot-interruption")
     kube.__dict__["core"] = Core()
     kube.uncordon_workers()
     assert patched == [("breakfix-worker2", {"spec": {"unschedulable": False}})]
@@ -438,14 +443,13 @@ def test_teardown_survives_a_workspace_the_learner_broke(tmp_path: Path, monkeyp
         def exists(self) -> bool:
             return True
 
-        def export_kubeconfig(self) -> None:
+        def export_kubeconfig(self, target: Path) -> None:
             calls.append("kubeconfig")
 
-    runtime = kind.KindRuntime("pod-evictions", tmp_path, cluster=Cluster())  # type: ignore[arg-type]
-    monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    runtime = kruntime.KubernetesRuntime("pod-evictions", tmp_path, provider=Cluster())  # type: ignore[arg-type]
     monkeypatch.setattr(runtime.kube, "delete_namespace", lambda: calls.append("namespace"))
-    monkeypatch.setattr(runtime.kube, "delete_cluster_scoped", lambda names: calls.append(f"cluster-scoped {list(names)}"))
+    monkeypatch.setattr(runtime.kube, "delete_cluster_scoped", lambda: calls.append("cluster-scoped"))
     monkeypatch.setattr(runtime.kube, "cluster_scoped_leftovers", lambda: ["priorityclass orders-api-critical"])
     with pytest.raises(BreakfixError, match="teardown left objects behind: priorityclass orders-api-critical"):
         runtime.teardown()
-    assert calls == ["kubeconfig", "namespace", "cluster-scoped []"]
+    assert calls == ["kubeconfig", "namespace", "cluster-scoped"]

@@ -21,7 +21,8 @@ import yaml
 
 from harness.faults.kubernetes import drain_node
 from harness.paths import content_root
-from harness.runtime import kind
+from harness.runtime.kubernetes import api as kube_api
+from harness.runtime.kubernetes import common, manifests
 
 RESOURCES = {
     "/api/v1": ("v1", [("namespaces", "Namespace", False), ("pods", "Pod", True), ("services", "Service", True),
@@ -30,6 +31,8 @@ RESOURCES = {
     "/apis/scheduling.k8s.io/v1": ("scheduling.k8s.io/v1", [("priorityclasses", "PriorityClass", False)]),
     "/apis/policy/v1": ("policy/v1", [("poddisruptionbudgets", "PodDisruptionBudget", True)]),
 }
+
+KIND_CONTEXT = "kind-breakfix"
 
 
 @dataclass
@@ -113,13 +116,13 @@ def api(isolated_state: Path) -> Iterator[FakeApi]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    kubeconfig = kind.kubeconfig_path()
+    kubeconfig = common.kubeconfig_path()
     kubeconfig.parent.mkdir(parents=True, exist_ok=True)
     kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": kind.CONTEXT,
-        "clusters": [{"name": kind.CONTEXT, "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
-        "contexts": [{"name": kind.CONTEXT, "context": {"cluster": kind.CONTEXT, "user": kind.CONTEXT}}],
-        "users": [{"name": kind.CONTEXT, "user": {"token": "test"}}],
+        "apiVersion": "v1", "kind": "Config", "current-context": KIND_CONTEXT,
+        "clusters": [{"name": KIND_CONTEXT, "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
+        "contexts": [{"name": KIND_CONTEXT, "context": {"cluster": KIND_CONTEXT, "user": KIND_CONTEXT}}],
+        "users": [{"name": KIND_CONTEXT, "user": {"token": "test"}}],
     }))
     yield fake
     server.shutdown()
@@ -127,16 +130,16 @@ def api(isolated_state: Path) -> Iterator[FakeApi]:
 
 
 def test_apply_is_server_side_with_one_field_manager_into_the_instance_namespace(api: FakeApi) -> None:
-    kube = kind.Kube("pod-evictions")
+    kube = kube_api.Kube("pod-evictions")
     kube.create_namespace()
-    kube.apply(kind.load_manifests(content_root() / "scenarios" / "pod-evictions" / "stack" / "manifests"))
+    kube.apply(manifests.load_manifests(content_root() / "scenarios" / "pod-evictions" / "stack" / "manifests"))
     created = next(r for r in api.requests if r.method == "POST")
     assert created.path == "/api/v1/namespaces"
     assert created.body["metadata"] == {"name": "bf-pod-evictions", "labels": {"breakfix.instance": "pod-evictions"}}
     patches = [r for r in api.requests if r.method == "PATCH"]
     assert [r.path for r in patches] == [
-        "/apis/scheduling.k8s.io/v1/priorityclasses/batch-reports",
-        "/apis/scheduling.k8s.io/v1/priorityclasses/orders-api-critical",
+        "/apis/scheduling.k8s.io/v1/priorityclasses/bf-pod-evictions-batch-reports",
+        "/apis/scheduling.k8s.io/v1/priorityclasses/bf-pod-evictions-orders-api-critical",
         "/apis/apps/v1/namespaces/bf-pod-evictions/deployments/orders-api",
         "/api/v1/namespaces/bf-pod-evictions/services/orders-api",
         "/apis/apps/v1/namespaces/bf-pod-evictions/deployments/report-builder",
@@ -146,12 +149,12 @@ def test_apply_is_server_side_with_one_field_manager_into_the_instance_namespace
         assert request.content_type == "application/apply-patch+yaml"
         assert request.query["fieldManager"] == ["breakfix"] and request.query["force"][0].lower() == "true"
         assert request.body["metadata"]["labels"]["breakfix.instance"] == "pod-evictions"
-        assert kind.LAST_APPLIED in request.body["metadata"]["annotations"]
+        assert common.LAST_APPLIED in request.body["metadata"]["annotations"]
 
 
 def test_namespace_teardown_deletes_in_the_foreground_and_waits_for_the_404(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind.time, "sleep", lambda _: None)
-    kind.Kube("spot-interruption").delete_namespace(timeout=10)
+    monkeypatch.setattr(kube_api.time, "sleep", lambda _: None)
+    kube_api.Kube("spot-interruption").delete_namespace(timeout=10)
     delete = next(r for r in api.requests if r.method == "DELETE")
     assert delete.path == "/api/v1/namespaces/bf-spot-interruption"
     assert delete.query == {"propagationPolicy": ["Foreground"]}
@@ -160,7 +163,7 @@ def test_namespace_teardown_deletes_in_the_foreground_and_waits_for_the_404(api:
 
 
 def test_drain_cordons_and_evicts_through_the_eviction_api_retrying_a_budget_refusal(api: FakeApi) -> None:
-    result = drain_node(kind.Kube("spot-interruption"), "breakfix-worker2", notice=10, interval=0)
+    result = drain_node(kube_api.Kube("spot-interruption"), "breakfix-worker2", notice=10, interval=0)
     cordon = next(r for r in api.requests if r.method == "PATCH")
     assert cordon.path == "/api/v1/nodes/breakfix-worker2" and cordon.body == {"spec": {"unschedulable": True}}
     evictions = [r for r in api.requests if r.path.endswith("/eviction")]

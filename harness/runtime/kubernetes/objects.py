@@ -1,0 +1,97 @@
+"""Kubernetes objects as the harness reads them: QoS, readiness, rollouts, evictions.
+
+Pure functions of API objects (or pod specs), unit-tested without a cluster; checks use them
+through `harness.checks`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+def parse_quantity(value: str | float) -> float:
+    from kubernetes.utils import parse_quantity as parse
+
+    return float(parse(value))
+
+
+def qos_class(pod_spec: dict[str, Any]) -> str:
+    """The QoS class Kubernetes gives a pod spec (same rules as the API server's, for cpu and memory)."""
+    containers = pod_spec.get("containers") or []
+    requests_any = False
+    guaranteed = bool(containers)
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        for resource in ("cpu", "memory"):
+            limit = limits.get(resource)
+            request = requests.get(resource, limit)  # a limit alone defaults the request to it
+            if request is not None or limit is not None:
+                requests_any = True
+            if limit is None or request is None or parse_quantity(request) != parse_quantity(limit):
+                guaranteed = False
+    if guaranteed:
+        return "Guaranteed"
+    return "Burstable" if requests_any else "BestEffort"
+
+
+def pod_ready(pod: Any) -> bool:
+    """A V1Pod that is Running and whose Ready condition is True (deleting pods are not ready)."""
+    if pod.metadata.deletion_timestamp is not None or pod.status is None or pod.status.phase != "Running":
+        return False
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def rolled_out(deployment: Any) -> bool:
+    """`kubectl rollout status` semantics: the latest generation observed, all replicas updated and available."""
+    spec, status = deployment.spec, deployment.status
+    wanted = spec.replicas if spec.replicas is not None else 1
+    return (
+        (status.observed_generation or 0) >= (deployment.metadata.generation or 0)
+        and (status.updated_replicas or 0) >= wanted
+        and (status.available_replicas or 0) >= wanted
+        and (status.replicas or 0) == (status.updated_replicas or 0)
+    )
+
+
+def wait_for(predicate: Callable[[], Any], seconds: float, interval: float = 2.0) -> bool:
+    """Poll until `predicate()` is truthy; False once `seconds` have passed (checks phrase their own failure)."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+@dataclass(frozen=True)
+class Eviction:
+    pod: str
+    resource: str  # "memory", "ephemeral-storage", ... or "" when the message names none
+    message: str
+    at: Any  # datetime or None
+
+
+EVICTION_RESOURCE = re.compile(r"low on resource: ([\w-]+(?:\.[\w-]+)*)")
+
+
+def evictions(events: Iterable[Any]) -> list[Eviction]:
+    """Kubelet evictions among core/v1 events (reason Evicted on a Pod), oldest first."""
+    found = []
+    for event in events:
+        involved = event.involved_object
+        if event.reason != "Evicted" or involved is None or involved.kind != "Pod":
+            continue
+        match = EVICTION_RESOURCE.search(event.message or "")
+        at = event.last_timestamp or event.event_time or event.first_timestamp
+        found.append(Eviction(involved.name, match.group(1) if match else "", event.message or "", at))
+    return sorted(found, key=lambda e: (e.at is None, e.at))
+
+
+def evicted_pods(pods: Iterable[Any]) -> list[str]:
+    """Names of pods left in phase Failed with reason Evicted: what `kubectl get pods` shows as Evicted."""
+    return [p.metadata.name for p in pods if p.status is not None and p.status.phase == "Failed" and p.status.reason == "Evicted"]

@@ -1,0 +1,115 @@
+"""The Kubernetes runtime's providers and cluster needs, without a cluster."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from harness.runtime.kubernetes import providers
+from harness.runtime.kubernetes.api import Kube
+from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterNeeds, Node, WorkerNeed, shape, unmet
+from harness.runtime.kubernetes.kubelet import kubelet_view_of_host_memory
+from harness.runtime.kubernetes.providers import offline
+from harness.runtime.kubernetes.runtime import needs_problems
+
+
+def test_the_shape_is_kinds_a_tainted_control_plane_a_general_and_a_tainted_spot_worker() -> None:
+    nodes = shape()
+    assert [(n.name, n.role) for n in nodes] == [
+        ("breakfix-control-plane", "control-plane"), ("breakfix-worker", "worker"), ("breakfix-worker2", "worker")]
+    assert nodes[0].taints == ("node-role.kubernetes.io/control-plane=:NoSchedule",)
+    assert nodes[1].labels == {"breakfix.dev/pool": "general"} and nodes[1].taints == () and nodes[1].memory_budget
+    assert nodes[2].taints == ("breakfix.dev/spot=true:NoSchedule",)
+    assert unmet(DEFAULT_NEEDS, nodes) == []
+
+
+def test_needs_name_what_a_cluster_lacks() -> None:
+    bare = [Node("a", "control-plane"), Node("b", "worker")]
+    assert unmet(DEFAULT_NEEDS, bare) == [
+        "no worker with breakfix.dev/pool=general, breakfix's kubelet memory budget",
+        "no worker with breakfix.dev/pool=spot, taint breakfix.dev/spot=true:NoSchedule"]
+    # one node cannot serve two needs, even when it would match both
+    twice = ClusterNeeds(workers=[WorkerNeed(labels={"x": "1"}), WorkerNeed(labels={"x": "1"})])
+    assert unmet(twice, [Node("w", "worker", {"x": "1"})]) == ["no worker with x=1"]
+    # a tainted worker does not serve a need that does not tolerate its taint
+    assert unmet(ClusterNeeds(workers=[WorkerNeed()]), [Node("w", "worker", taints=("k=v:NoSchedule",))]) == ["no worker with any worker"]
+
+
+def test_nodeports_outside_kinds_mappings_are_said_before_anything_is_created() -> None:
+    needs = ClusterNeeds(node_ports=[30800, 30999])
+    assert needs_problems(providers.get("kind"), needs) == [
+        "NodePort 30999 is not published on 127.0.0.1 (infra/kind/cluster.yaml extraPortMappings)"]
+    assert needs_problems(providers.get("offline"), needs) == []  # kube-proxy serves every NodePort on 127.0.0.1
+
+
+def test_provider_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BREAKFIX_K8S_PROVIDER", raising=False)
+    monkeypatch.setattr(providers.shutil, "which", lambda tool: None)
+    assert providers.chosen() == "offline"
+    monkeypatch.setattr(providers.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    assert providers.chosen() == "kind"
+    monkeypatch.setenv("BREAKFIX_K8S_PROVIDER", "existing")
+    assert providers.select().provider == "existing"  # never picked unless asked
+    monkeypatch.setenv("BREAKFIX_K8S_PROVIDER", "minikube")
+    with pytest.raises(Exception, match="providers are kind, offline, existing"):
+        providers.select()
+
+
+def test_teardown_deletes_only_this_instances_priority_classes() -> None:
+    def klass(name: str, owner: str | None) -> Any:
+        return SimpleNamespace(metadata=SimpleNamespace(name=name, labels={"breakfix.instance": owner} if owner else {}))
+
+    deleted: list[str] = []
+
+    class Scheduling:
+        def list_priority_class(self, **_: Any) -> Any:
+            return SimpleNamespace(items=[klass("bf-pod-evictions-api", "pod-evictions"), klass("bf-pod-evictions-by-hand", None),
+                                          klass("bf-other-api", "other"), klass("system-node-critical", None),
+                                          klass("bf-pod-evictions-x", "other")])
+
+        def delete_priority_class(self, name: str) -> None:
+            deleted.append(name)
+
+    kube = Kube("pod-evictions")
+    kube.__dict__["scheduling"] = Scheduling()
+    kube.delete_cluster_scoped()
+    assert deleted == ["bf-pod-evictions-api", "bf-pod-evictions-by-hand"]
+
+
+def test_offline_nodes_get_their_own_addresses_subnets_bridges_and_cgroups() -> None:
+    cluster = offline.OfflineCluster()
+    assert [(n.ip, n.pod_subnet, n.cni_bridge, n.cgroup_root) for n in cluster.nodes] == [
+        ("10.250.0.10", "10.244.0.0/24", "bfcni0", "/breakfix-breakfix-control-plane"),
+        ("10.250.0.11", "10.244.1.0/24", "bfcni1", "/breakfix-breakfix-worker"),
+        ("10.250.0.12", "10.244.2.0/24", "bfcni2", "/breakfix-breakfix-worker2")]
+    assert all(not ip.startswith("127.") for ip in (n.ip for n in cluster.nodes))  # the API server refuses loopback
+    assert offline._taint("breakfix.dev/spot=true:NoSchedule") == {"key": "breakfix.dev/spot", "value": "true", "effect": "NoSchedule"}
+    assert offline._taint("node-role.kubernetes.io/control-plane=:NoSchedule") == {
+        "key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+
+
+def test_the_pause_image_is_a_docker_archive_tagged_as_containerd_expects(tmp_path: Path) -> None:
+    binary = tmp_path / "pause"
+    binary.write_bytes(b"\x7fELF pause")
+    with tarfile.open(fileobj=io.BytesIO(offline._pause_archive(binary))) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert manifest[0]["RepoTags"] == [offline.PAUSE_IMAGE]
+        config = json.load(archive.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+        assert config["config"]["Entrypoint"] == ["/pause"]
+        with tarfile.open(fileobj=archive.extractfile("layer/layer.tar")) as layer:
+            assert layer.getmember("pause").mode == 0o755
+
+
+def test_the_kubelets_view_of_memory_counts_inactive_page_cache_as_available(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    (memory / "memory.usage_in_bytes").write_text(str(6 * 1024**3))
+    (memory / "memory.stat").write_text(f"cache 100\ntotal_inactive_file {2 * 1024**3}\n")
+    total = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
+    assert kubelet_view_of_host_memory(tmp_path) == total - 4 * 1024**3
