@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.checks import Eviction, evicted_pods, evictions, pod_ready, wait_for
+from harness.checks import Eviction, evicted_pods, evictions, pod_ready, rolled_out, wait_for
 
 API, BATCH, CACHE = "app=orders-api", "app=report-builder", "app=price-cache"
 SETTLE_SECONDS = 90  # a learner's `kubectl apply` may still be rolling out when the check starts
