@@ -107,10 +107,7 @@ class Lifecycle:
         return InstanceContext(self.instance, self.entry, self.workspace, self.built.runtimes())
 
     def fault_context(self) -> FaultContext:
-        return FaultContext(
-            DockerRuntime(self.instance), self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace,
-            self.runtimes(),
-        )
+        return FaultContext(self.instance, self.entry.directory, state.instance_dir(self.instance) / "faults", self.workspace, self.runtimes())
 
     def env(self) -> dict[str, str]:
         variables = {"BREAKFIX_INSTANCE": self.instance, "BREAKFIX_WORKSPACE": str(self.workspace)}

@@ -12,7 +12,7 @@ import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import ConfigDict, ValidationError
 
@@ -20,7 +20,9 @@ from harness.errors import BreakfixError
 from harness.manifest import FaultSpec, NoBoolNumbers
 from harness.runtime import Runtime
 from harness.validation import problems
-from harness.runtime.docker import DockerRuntime
+
+if TYPE_CHECKING:
+    from harness.runtime.docker import DockerRuntime
 
 
 class FaultParams(NoBoolNumbers):  # `timeout: true` is not a number of seconds
@@ -41,13 +43,24 @@ def size_at_least(value: str, minimum: str) -> str:
 
 @dataclass
 class FaultContext:
-    """What a fault acts on: the runtime handle, the scenario's files, and a place to keep its undo."""
+    """What a fault acts on: the instance and its runtimes, the scenario's files, and a place to keep its undo."""
 
-    docker: DockerRuntime
+    instance: str
     entry_dir: Path
     state_dir: Path
     workspace: Path | None = None  # the learner's copy of the stack: faults on manifests rewrite it too
     runtimes: list[Runtime] = field(default_factory=list)  # the instance's runtimes, for faults on non-Docker ones
+    docker_runtime: DockerRuntime | None = None  # made on first use of `docker` unless given (tests give a fake)
+
+    @property
+    def docker(self) -> DockerRuntime:
+        """The instance's containers on the engine: made when a fault first asks, so a Terraform fault
+        never needs the Docker SDK or an engine."""
+        if self.docker_runtime is None:
+            from harness.runtime.docker import DockerRuntime
+
+            self.docker_runtime = DockerRuntime(self.instance)
+        return self.docker_runtime
 
     def runtime(self, name: str) -> Any:
         """The instance's runtime called `name` (e.g. "terraform"); an error when the scenario does not require it."""
@@ -68,13 +81,27 @@ class FaultContext:
         (self.state_dir / f"{key}.json").unlink(missing_ok=True)
 
 
-class Fault(ABC):
-    """inject() and revert() must both be idempotent: reset and teardown may call them again."""
+P = TypeVar("P", bound=FaultParams)
+
+
+class Fault(ABC, Generic[P]):
+    """inject() and revert() must both be idempotent: reset and teardown may call them again.
+
+    A fault names its parameters once, as its type argument (`class Stop(Fault[StopParams])`):
+    `params` is typed by it, and `Params` (what `build` validates a scenario's params with) is
+    set from it."""
 
     kind: ClassVar[str]
     Params: ClassVar[type[FaultParams]]
 
-    def __init__(self, params: FaultParams, key: str) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            for argument in get_args(base):
+                if isinstance(argument, type) and issubclass(argument, FaultParams):
+                    cls.Params = argument
+
+    def __init__(self, params: P, key: str) -> None:
         self.params = params
         self.key = key  # unique per fault in a scenario; names its saved undo state
 
@@ -85,10 +112,12 @@ class Fault(ABC):
     def revert(self, ctx: FaultContext) -> None: ...
 
 
-REGISTRY: dict[str, type[Fault]] = {}
+AnyFault = Fault[Any]
+REGISTRY: dict[str, type[AnyFault]] = {}
+F = TypeVar("F", bound=type[AnyFault])
 
 
-def register(cls: type[Fault]) -> type[Fault]:
+def register(cls: F) -> F:
     REGISTRY[cls.kind] = cls
     return cls
 
@@ -98,7 +127,7 @@ def _load_families() -> None:
         importlib.import_module(f"{__name__}.{module.name}")
 
 
-def build(spec: FaultSpec, index: int) -> Fault:
+def build(spec: FaultSpec, index: int) -> AnyFault:
     _load_families()
     cls = REGISTRY.get(spec.kind)
     if cls is None:

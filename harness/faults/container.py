@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
+from typing import TypeVar
 
 from docker.errors import APIError
 from pydantic import Field, field_validator
@@ -83,10 +84,11 @@ class CpuLimitParams(ServiceParams):
     cpus: float = Field(gt=0, le=64)
 
 
-class RestartedOnRevert(Fault):
-    """A fault that takes the container down; revert starts it again if it ran before."""
+SP = TypeVar("SP", bound=ServiceParams)
 
-    params: ServiceParams
+
+class RestartedOnRevert(Fault[SP]):
+    """A fault that takes the container down; revert starts it again if it ran before."""
 
     def revert(self, ctx: FaultContext) -> None:
         saved = ctx.load(self.key)
@@ -100,10 +102,8 @@ class RestartedOnRevert(Fault):
 
 
 @register
-class ContainerStop(RestartedOnRevert):
+class ContainerStop(RestartedOnRevert[StopParams]):
     kind = "container-stop"
-    Params = StopParams
-    params: StopParams
 
     def inject(self, ctx: FaultContext) -> None:
         container = ctx.docker.container(self.params.service)
@@ -113,12 +113,10 @@ class ContainerStop(RestartedOnRevert):
 
 
 @register
-class ContainerKill(RestartedOnRevert):
+class ContainerKill(RestartedOnRevert[KillParams]):
     """A signal to the container's main process, as `docker kill --signal` sends it."""
 
     kind = "container-kill"
-    Params = KillParams
-    params: KillParams
 
     def inject(self, ctx: FaultContext) -> None:
         if ctx.load(self.key) is not None:  # one kill per inject, however often inject runs
@@ -130,12 +128,10 @@ class ContainerKill(RestartedOnRevert):
 
 
 @register
-class ContainerPause(Fault):
+class ContainerPause(Fault[ServiceParams]):
     """Freeze every process of the container (cgroup freezer): connections hang instead of failing."""
 
     kind = "container-pause"
-    Params = ServiceParams
-    params: ServiceParams
 
     def inject(self, ctx: FaultContext) -> None:
         container = ctx.docker.container(self.params.service)
@@ -165,7 +161,7 @@ class ContainerPause(Fault):
 
 
 @register
-class RestartLoop(Fault):
+class RestartLoop(Fault[RestartLoopParams]):
     """The container crashes every `every` seconds of uptime and its restart policy brings it back.
 
     A kill through the engine API counts as a manual stop, which no restart policy restarts, so
@@ -176,8 +172,6 @@ class RestartLoop(Fault):
     """
 
     kind = "restart-loop"
-    Params = RestartLoopParams
-    params: RestartLoopParams
 
     def helper(self, ctx: FaultContext) -> str:
         return f"chaos-restart-{self.params.service}"
@@ -220,11 +214,10 @@ class RestartLoop(Fault):
         ctx.forget(self.key)
 
 
-class LimitFault(Fault):
+class LimitFault(Fault[SP]):
     """Shared by the memory and CPU limits: save the container's own fields once, update, restore."""
 
     fields: tuple[str, ...]
-    params: ServiceParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
         raise NotImplementedError
@@ -249,13 +242,11 @@ class LimitFault(Fault):
 
 
 @register
-class MemoryLimit(LimitFault):
+class MemoryLimit(LimitFault[MemoryLimitParams]):
     """Change the memory limit (and swap, the same: no swap) of a running container."""
 
     kind = "memory-limit"
     fields = ("Memory", "MemorySwap")
-    Params = MemoryLimitParams
-    params: MemoryLimitParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
         size = size_bytes(self.params.limit)
@@ -266,13 +257,11 @@ class MemoryLimit(LimitFault):
 
 
 @register
-class CpuLimit(LimitFault):
+class CpuLimit(LimitFault[CpuLimitParams]):
     """Change how many CPUs a running container may use (`docker update --cpus`)."""
 
     kind = "cpu-limit"
     fields = ("NanoCpus",)
-    Params = CpuLimitParams
-    params: CpuLimitParams
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:
         return {"NanoCpus": int(self.params.cpus * 1e9)}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import tarfile
+from abc import abstractmethod
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from pydantic import model_validator
 
@@ -14,13 +16,18 @@ from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.runtime.docker import DockerRuntime
 
 
-class FileDriftParams(FaultParams):
+class FileTargetParams(FaultParams):
+    """What every fault that rewrites one file in a container names: where, and how it is reloaded."""
+
     service: str
     path: str
+    reload: list[str] | None = None  # run in the container after the write, e.g. ["nginx", "-s", "reload"]
+
+
+class FileDriftParams(FileTargetParams):
     content: str | None = None
     source: str | None = None  # a file in the scenario directory
     replace: dict[str, str] | None = None  # edits of the current content: old text -> new text
-    reload: list[str] | None = None  # run in the container after the write, e.g. ["nginx", "-s", "reload"]
 
     @model_validator(mode="after")
     def _one_source(self) -> FileDriftParams:
@@ -65,13 +72,50 @@ def run_reload(ctx: FaultContext, kind: str, service: str, command: list[str]) -
         raise BreakfixError(f"{kind}: reload {' '.join(command)} failed in {service}: {output.strip()}")
 
 
+TP = TypeVar("TP", bound=FileTargetParams)
+
+
+class FileRewrite(Fault[TP]):
+    """Write a file's new content (keeping the first original for revert), then reload."""
+
+    @abstractmethod
+    def _new_content(self, ctx: FaultContext, original: bytes | None) -> bytes: ...
+
+    def _reload(self, ctx: FaultContext) -> None:
+        params = self.params
+        if params.reload:
+            run_reload(ctx, self.kind, params.service, params.reload)
+
+    def inject(self, ctx: FaultContext) -> None:
+        params = self.params
+        saved = ctx.load(self.key)
+        if saved is None:  # keep the first original: a second inject must not save the drift as "original"
+            original = read_file(ctx.docker, params.service, params.path)
+            ctx.save(self.key, {"original": base64.b64encode(original).decode() if original is not None else None})
+        else:
+            original = base64.b64decode(saved["original"]) if saved["original"] is not None else None
+        write_file(ctx.docker, params.service, params.path, self._new_content(ctx, original))
+        self._reload(ctx)
+
+    def revert(self, ctx: FaultContext) -> None:
+        params = self.params
+        saved = ctx.load(self.key)
+        if saved is None:
+            return
+        if saved["original"] is None:
+            ctx.docker.exec(params.service, ["rm", "-f", params.path])
+        else:
+            write_file(ctx.docker, params.service, params.path, base64.b64decode(saved["original"]))
+        self._reload(ctx)
+        ctx.forget(self.key)
+
+
 @register
-class FileDrift(Fault):
+class FileDrift(FileRewrite[FileDriftParams]):
     kind = "file-drift"
-    Params = FileDriftParams
 
     def _new_content(self, ctx: FaultContext, original: bytes | None) -> bytes:
-        params: FileDriftParams = self.params  # type: ignore[assignment]
+        params = self.params
         if params.content is not None:
             return params.content.encode()
         if params.replace is not None:
@@ -85,31 +129,3 @@ class FileDrift(Fault):
         if not source.is_file():
             raise BreakfixError(f"{self.kind}: source {source} not found")
         return source.read_bytes()
-
-    def _reload(self, ctx: FaultContext) -> None:
-        params: FileDriftParams = self.params  # type: ignore[assignment]
-        if params.reload:
-            run_reload(ctx, self.kind, params.service, params.reload)
-
-    def inject(self, ctx: FaultContext) -> None:
-        params: FileDriftParams = self.params  # type: ignore[assignment]
-        saved = ctx.load(self.key)
-        if saved is None:  # keep the first original: a second inject must not save the drift as "original"
-            original = read_file(ctx.docker, params.service, params.path)
-            ctx.save(self.key, {"original": base64.b64encode(original).decode() if original is not None else None})
-        else:
-            original = base64.b64decode(saved["original"]) if saved["original"] is not None else None
-        write_file(ctx.docker, params.service, params.path, self._new_content(ctx, original))
-        self._reload(ctx)
-
-    def revert(self, ctx: FaultContext) -> None:
-        params: FileDriftParams = self.params  # type: ignore[assignment]
-        saved = ctx.load(self.key)
-        if saved is None:
-            return
-        if saved["original"] is None:
-            ctx.docker.exec(params.service, ["rm", "-f", params.path])
-        else:
-            write_file(ctx.docker, params.service, params.path, base64.b64decode(saved["original"]))
-        self._reload(ctx)
-        ctx.forget(self.key)

@@ -9,6 +9,8 @@ after `seconds`, so a forgotten hog cannot run forever.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import Field, field_validator
 
 from harness.agents import DIRECTORY as AGENTS
@@ -35,11 +37,13 @@ class CpuHogParams(HogParams):
     workers: int = Field(default=1, ge=1, le=16, description="busy-looping processes, one CPU each")
 
 
-class Hog(Fault):
+HP = TypeVar("HP", bound=HogParams)
+
+
+class Hog(Fault[HP]):
     """Start the hog unless it already runs; revert kills every process carrying the tag."""
 
     program: str  # the agent's file name in harness/agents, run with python3 -c
-    params: HogParams
 
     @property
     def tag(self) -> str:
@@ -70,22 +74,18 @@ class Hog(Fault):
 
 
 @register
-class MemoryHog(Hog):
+class MemoryHog(Hog[MemoryHogParams]):
     kind = "memory-hog"
     program = "memory_hog.py"
-    Params = MemoryHogParams
-    params: MemoryHogParams
 
     def arguments(self) -> list[str]:
         return [str(size_bytes(self.params.size))]
 
 
 @register
-class CpuHog(Hog):
+class CpuHog(Hog[CpuHogParams]):
     kind = "cpu-hog"
     program = "cpu_hog.py"
-    Params = CpuHogParams
-    params: CpuHogParams
 
     def arguments(self) -> list[str]:
         return [str(self.params.workers)]

@@ -44,19 +44,18 @@ def _workspace(ctx: FaultContext) -> Path:
 
 
 @register
-class ManifestDrift(Fault):
+class ManifestDrift(Fault[ManifestDriftParams]):
     kind = "kube-manifest-drift"
-    Params = ManifestDriftParams
 
     def _kube(self, ctx: FaultContext):  # type: ignore[no-untyped-def]
         from harness.runtime.kind import Kube
 
-        return Kube(ctx.docker.instance)
+        return Kube(ctx.instance)
 
     def inject(self, ctx: FaultContext) -> None:
         from harness.runtime.kind import load_manifests
 
-        params: ManifestDriftParams = self.params  # type: ignore[assignment]
+        params = self.params
         workspace, kube = _workspace(ctx), self._kube(ctx)
         for target, source in params.replace.items():
             destination = workspace / target
@@ -76,7 +75,7 @@ class ManifestDrift(Fault):
         """Put the healthy files back in the workspace and apply them (teardown deletes the namespace anyway)."""
         from harness.runtime.kind import load_manifests
 
-        params: ManifestDriftParams = self.params  # type: ignore[assignment]
+        params = self.params
         if ctx.load(self.key) is None:
             return
         workspace = _workspace(ctx)

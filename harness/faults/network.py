@@ -28,8 +28,9 @@ from harness import agents
 from harness.agents.constants import TOXIC_ATTRIBUTES
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
-from harness.faults.container import AGENT_DIR, BASE_IMAGE, remove_helper
+from harness.faults.container import AGENT_DIR, remove_helper
 from harness.faults.files import run_reload
+from harness.images import BASE_IMAGE
 from harness.runtime.common import INSTANCE_LABEL, SERVICE_LABEL
 from harness.timing import wait_until
 
@@ -91,12 +92,14 @@ def control(ctx: FaultContext, service: str, method: str, path: str, body: Any =
 
 
 def toxics(ctx: FaultContext, service: str) -> list[dict[str, Any]]:
-    return control(ctx, service, "GET", "/toxics")
+    found: list[dict[str, Any]] = control(ctx, service, "GET", "/toxics")
+    return found
 
 
 def add_toxic(ctx: FaultContext, service: str, toxic: Toxic) -> dict[str, Any]:
     """Add or replace (same name) a toxic on a running proxy."""
-    return control(ctx, service, "POST", "/toxics", toxic.model_dump(exclude_none=True))
+    added: dict[str, Any] = control(ctx, service, "POST", "/toxics", toxic.model_dump(exclude_none=True))
+    return added
 
 
 def remove_toxic(ctx: FaultContext, service: str, name: str) -> None:
@@ -104,7 +107,8 @@ def remove_toxic(ctx: FaultContext, service: str, name: str) -> None:
 
 
 def proxy_stats(ctx: FaultContext, service: str) -> dict[str, int]:
-    return control(ctx, service, "GET", "/stats")
+    stats: dict[str, int] = control(ctx, service, "GET", "/stats")
+    return stats
 
 
 # /etc/hosts is a file bind-mounted by the engine: it can be rewritten in place, not replaced
@@ -123,10 +127,8 @@ def point_clients(ctx: FaultContext, clients: list[str], name: str, address: str
 
 
 @register
-class ChaosProxy(Fault):
+class ChaosProxy(Fault[ChaosProxyParams]):
     kind = "chaos-proxy"
-    Params = ChaosProxyParams
-    params: ChaosProxyParams
 
     def clients(self, ctx: FaultContext) -> list[str]:
         params = self.params

@@ -13,18 +13,16 @@ import json
 from pydantic import Field, field_validator
 
 from harness.errors import BreakfixError
-from harness.faults import FaultContext, FaultParams, register
-from harness.faults.files import FileDrift
+from harness.faults import FaultContext, register
+from harness.faults.files import FileRewrite, FileTargetParams
 
 
-class AppSwitchParams(FaultParams):
-    """The fields file-drift's inject/revert use (service, path, reload), plus the flag to set."""
+class AppSwitchParams(FileTargetParams):
+    """The file the switch rewrites (service, path, reload), plus the flag to set."""
 
-    service: str
     path: str = Field(description="absolute path of the app's JSON flags file (its directory must exist)")
     flag: str = Field(min_length=1)
     value: bool | int | float | str
-    reload: list[str] | None = None
 
     @field_validator("path")
     @classmethod
@@ -35,12 +33,11 @@ class AppSwitchParams(FaultParams):
 
 
 @register
-class AppSwitch(FileDrift):
+class AppSwitch(FileRewrite[AppSwitchParams]):
     kind = "app-switch"
-    Params = AppSwitchParams  # type: ignore[assignment]
 
     def _new_content(self, ctx: FaultContext, original: bytes | None) -> bytes:
-        params: AppSwitchParams = self.params  # type: ignore[assignment]
+        params = self.params
         try:
             flags = json.loads(original) if original else {}
         except ValueError:

@@ -30,39 +30,33 @@ class ApplyParams(FaultParams):
     timeout: float = Field(default=60, gt=0, le=600)
 
 
-class _Apply(Fault):
+class _Apply(Fault[ApplyParams]):
     """Starts the apply and waits until it holds the workspace's lock and is inside `until`."""
 
-    Params = ApplyParams
-
-    @property
-    def spec(self) -> ApplyParams:
-        return self.params  # type: ignore[return-value]
-
     def _start(self, terraform: TerraformRuntime) -> tuple[Run, str]:
-        args = [f"-replace={address}" for address in self.spec.replace]
-        args += [f"-var={name}={value}" for name, value in self.spec.vars.items()]
-        run = terraform.start_apply(self.spec.run, self.spec.workspace, args)
-        run.wait_for("provision_start", self.spec.until, self.spec.timeout)
-        lock = terraform.lock(self.spec.workspace)
+        args = [f"-replace={address}" for address in self.params.replace]
+        args += [f"-var={name}={value}" for name, value in self.params.vars.items()]
+        run = terraform.start_apply(self.params.run, self.params.workspace, args)
+        run.wait_for("provision_start", self.params.until, self.params.timeout)
+        lock = terraform.lock(self.params.workspace)
         if lock is None:
             run.kill()
-            raise BreakfixError(f"{self.kind}: the apply in workspace {self.spec.workspace} is running but holds no lock")
+            raise BreakfixError(f"{self.kind}: the apply in workspace {self.params.workspace} is running but holds no lock")
         return run, str(lock["ID"])
 
     def _still_locked_by_us(self, ctx: FaultContext) -> str | None:
         saved = ctx.load(self.key)
-        lock = ctx.runtime("terraform").lock(self.spec.workspace)
+        lock = ctx.runtime("terraform").lock(self.params.workspace)
         if saved and lock and lock.get("ID") == saved["lock_id"]:
             return str(saved["lock_id"])
         return None
 
     def revert(self, ctx: FaultContext) -> None:
         terraform: TerraformRuntime = ctx.runtime("terraform")
-        terraform.run(self.spec.run).kill()
+        terraform.run(self.params.run).kill()
         lock_id = self._still_locked_by_us(ctx)
         if lock_id:
-            terraform.must(terraform.stack_dir, "force-unlock", "-force", lock_id, workspace=self.spec.workspace)
+            terraform.must(terraform.stack_dir, "force-unlock", "-force", lock_id, workspace=self.params.workspace)
         ctx.forget(self.key)
 
 
@@ -76,8 +70,8 @@ class KilledApply(_Apply):
         terraform: TerraformRuntime = ctx.runtime("terraform")
         run, lock_id = self._start(terraform)
         run.kill()
-        if terraform.lock(self.spec.workspace) is None:
-            raise BreakfixError(f"{self.kind}: the killed apply left no lock in workspace {self.spec.workspace}")
+        if terraform.lock(self.params.workspace) is None:
+            raise BreakfixError(f"{self.kind}: the killed apply left no lock in workspace {self.params.workspace}")
         ctx.save(self.key, {"lock_id": lock_id})
 
 
@@ -87,7 +81,7 @@ class RunningApply(_Apply):
 
     def inject(self, ctx: FaultContext) -> None:
         terraform: TerraformRuntime = ctx.runtime("terraform")
-        if self._still_locked_by_us(ctx) and terraform.run(self.spec.run).alive():
+        if self._still_locked_by_us(ctx) and terraform.run(self.params.run).alive():
             return
         _, lock_id = self._start(terraform)
         ctx.save(self.key, {"lock_id": lock_id})
@@ -100,12 +94,11 @@ class CorruptParams(FaultParams):
 
 
 @register
-class StateCorrupt(Fault):
+class StateCorrupt(Fault[CorruptParams]):
     kind = "terraform-state-corrupt"
-    Params = CorruptParams
 
     def inject(self, ctx: FaultContext) -> None:
-        params: CorruptParams = self.params  # type: ignore[assignment]
+        params = self.params
         terraform: TerraformRuntime = ctx.runtime("terraform")
         saved = ctx.load(self.key)
         versions, _ = terraform.history(params.workspace)
@@ -124,7 +117,7 @@ class StateCorrupt(Fault):
         ctx.save(self.key, {"corrupt_versions": written})
 
     def revert(self, ctx: FaultContext) -> None:
-        params: CorruptParams = self.params  # type: ignore[assignment]
+        params = self.params
         saved = ctx.load(self.key)
         if not saved:
             return

@@ -94,7 +94,7 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRuntime]:
 
 @pytest.fixture
 def ctx(docker: DockerRuntime, tmp_path: Path) -> FaultContext:
-    return FaultContext(docker, tmp_path, tmp_path / "faults")
+    return FaultContext(docker.instance, tmp_path, tmp_path / "faults", docker_runtime=docker)
 
 
 @pytest.fixture

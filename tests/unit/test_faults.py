@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from harness.errors import BreakfixError
-from harness.faults import REGISTRY, FaultContext, build
 from harness.agents.chaos_proxy import Proxy
 from harness.agents.restart_loop import init_pid
+from harness.errors import BreakfixError
+from harness.faults import REGISTRY, FaultContext, build
 from harness.manifest import FaultSpec
 
 KINDS = {
@@ -105,7 +105,7 @@ class FakeDocker:
 
 
 def context(tmp_path: Path, docker: Any) -> FaultContext:
-    return FaultContext(docker, tmp_path / "entry", tmp_path / "faults")  # type: ignore[arg-type]
+    return FaultContext("unit", tmp_path / "entry", tmp_path / "faults", docker_runtime=docker)
 
 
 def test_limit_inject_twice_saves_the_first_original(tmp_path: Path) -> None:
