@@ -1,7 +1,9 @@
-"""Runtimes: one module per backend (docker, aws, terraform, kind), like testinfra's backends.
+"""Runtimes: one module per backend (docker, aws, terraform, kind), like testinfra's backends,
+each registered by requirement name in harness.registry (its factory, doctor findings, stack check).
 
 A runtime knows nothing of scenarios: the lifecycle hands it what to provision and asks it to
 check its own prerequisites, tear down, and export the environment a learner's shell needs.
+This module imports nothing of breakfix at run time: every layer may name these protocols.
 """
 
 from __future__ import annotations
