@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 from harness import proofs, registry, state
 from harness.catalog import Entry, find
 from harness.errors import BreakfixError
-from harness.faults import Fault, FaultContext, build
+from harness.faults import AnyFault, FaultContext, build
 from harness.grading.context import InstanceContext
 from harness.grading.grade import Grade
 from harness.grading.runner import run_checks
@@ -76,7 +76,7 @@ class Lifecycle:
         self.workspace = self.built.workspace
 
     @cached_property
-    def faults(self) -> list[Fault]:
+    def faults(self) -> list[AnyFault]:
         """Built on first use: grading a running instance never loads the fault implementations."""
         return [build(spec, index) for index, spec in enumerate(self.scenario.faults)] if self.is_scenario else []
 
