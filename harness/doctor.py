@@ -44,18 +44,6 @@ def docker_findings() -> list[Finding]:
     return findings
 
 
-def kind_findings() -> list[Finding]:
-    from harness.runtime import kind
-
-    findings = []
-    for tool, command in (("kind", ["kind", "version"]), ("kubectl", ["kubectl", "version", "--client"]), ("docker", ["docker", "--version"])):
-        version = _version(command)
-        findings.append(Finding("kind", tool, version is not None, version or kind.INSTALL[tool]))
-    engine = kind.engine_problem()
-    findings.append(Finding("kind", "engine", engine is None, engine or f">= {kind.MIN_DOCKER_MEMORY // 1024**3} GiB, cgroup v2"))
-    return findings
-
-
 def aws_findings() -> list[Finding]:
     from harness.runtime.aws import AwsRuntime
 

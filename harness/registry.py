@@ -137,7 +137,7 @@ register(Registration(
     fixtures=("host", "inspect", "sandbox"), stack=f"{_BUILTIN}:check_compose_stack", engine=True,
 ))
 register(Registration(
-    "kind", 20, {"scenario": f"{_BUILTIN}:kind"}, "harness.doctor:kind_findings",
+    "kind", 20, {"scenario": "harness.runtime.kubernetes.runtime:from_setup"}, "harness.runtime.kubernetes.doctor:findings",
     fixtures=("kube", "pod_host"), stack=f"{_BUILTIN}:check_manifests_stack", engine=True,
 ))
 register(Registration("aws", 30, {"scenario": f"{_BUILTIN}:aws"}, "harness.doctor:aws_findings", fixtures=("aws",)))

@@ -37,15 +37,9 @@ def compose_stack(setup: Setup) -> Runtime:
 
 
 def sandbox(setup: Setup) -> Runtime:
-    from harness.runtime.sandbox import SandboxRuntime  # a lab's code runs in sandbox containers
+    from harness.runtime.sandbox_runtime import SandboxRuntime  # a lab's code runs in sandbox containers
 
     return SandboxRuntime(setup.instance)
-
-
-def kind(setup: Setup) -> Runtime:
-    from harness.runtime.kind import KindRuntime  # the kubernetes client loads only for kind scenarios
-
-    return KindRuntime(setup.instance, setup.workspace / _scenario(setup).stack)
 
 
 def aws(setup: Setup) -> Runtime:
@@ -60,7 +54,8 @@ def terraform(setup: Setup) -> Runtime:
     manifest = _scenario(setup)
     stack = Path(manifest.stack).parent
     spec = manifest.terraform
-    return TerraformRuntime(setup.instance, setup.workspace / stack, setup.directory / stack, spec.workspaces, spec.state_key)
+    home = setup.workspace.parent / "terraform"  # beside the workspace, in the instance's directory
+    return TerraformRuntime(setup.instance, setup.workspace / stack, setup.directory / stack, spec.workspaces, spec.state_key, home)
 
 
 # -- stack checks ---------------------------------------------------------------------------------
@@ -68,7 +63,9 @@ def terraform(setup: Setup) -> Runtime:
 
 def check_manifests_stack(check: StackCheck) -> None:
     from harness.manifest import load_yaml_documents
-    from harness.runtime.kind import validate_stack  # Kubernetes manifests, checked offline against the API schemas
+
+    # Kubernetes manifests, checked offline against the API schemas
+    from harness.runtime.kubernetes.manifests import validate_stack
 
     stack = check.stack
     if not stack.is_dir():
