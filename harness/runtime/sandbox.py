@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self, TypedDict, Unpack
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
@@ -35,9 +35,7 @@ from harness import agents
 from harness.agents.constants import BATCH_MARK, FINDINGS_MARK, SANDBOX_CONFIG_VARIABLE
 from harness.errors import BreakfixError
 from harness.images import BASE_IMAGE
-from harness.manifest import SandboxLimits
 from harness.paths import state_dir
-from harness.runtime import Progress
 from harness.runtime.common import INSTANCE_LABEL
 from harness.runtime.compose import size_bytes
 from harness.runtime.docker import DockerRuntime, connect, remove_container
@@ -45,6 +43,7 @@ from harness.runtime.sandbox_results import (
     OUTPUT_LIMIT,
     CaseResult,
     Findings,
+    Limits,
     RunLimits,
     RunResult,
     parse_report,
@@ -59,6 +58,19 @@ BATCH = agents.DIRECTORY / "batch.py"
 NOBODY = 65534  # never root: the learner cannot read PID 1's environment, signal it, or bind ports < 1024
 TMPFS_SIZE = "64m"  # counts against the memory limit, so it cannot be a way around it
 HOST_GRACE = 20.0  # the supervisor enforces the limit; the host only steps in if it is starved
+
+
+class RunOptions(TypedDict, total=False):
+    """What Sandbox.run takes besides argv: what findings(), python() and run_batch() pass through."""
+
+    timeout: float | None
+    stdin: bytes | str | Path | None
+    env: Mapping[str, str] | None
+    memory: str | None
+    cpus: float | None
+    pids: int | None
+    files: Mapping[str, Path | bytes | str] | None
+    network: SandboxNetwork | str | None
 
 
 class SandboxFailure(AssertionError):
@@ -121,10 +133,10 @@ class Sandbox:
     """Runs learner code and grader helpers for one lab instance. Use as a context manager or
     call close(): every container and network it made is removed."""
 
-    def __init__(self, instance: str, workspace: Path, limits: SandboxLimits | None = None, *, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, instance: str, workspace: Path, limits: Limits, *, client: docker.DockerClient | None = None) -> None:
         self.instance = instance
         self.workspace = workspace
-        self.limits = limits or SandboxLimits()
+        self.limits = limits  # the lab's; a run may override each
         self._client = client
         self._ingress: str | None = None
         self._reaper = _Reaper()
@@ -189,31 +201,30 @@ class Sandbox:
         cases: Mapping[str, list[str]],
         *,
         case_timeout: float = 10,
-        files: Mapping[str, Path | bytes | str] | None = None,
-        **run_kwargs: object,
+        **run_kwargs: Unpack[RunOptions],
     ) -> tuple[RunResult, dict[str, CaseResult]]:
         """Run several short commands one after another in a single container (cheaper than one
         container each). Each gets `case_timeout` s; stdout is kept up to 256 KiB per case. The
         dict is empty when the batch itself did not finish (see the RunResult's verdict)."""
         spec = json.dumps({"timeout": case_timeout, "cases": {name: list(argv) for name, argv in cases.items()}})
-        all_files = {**(files or {}), "/breakfix/batch.py": BATCH, "/breakfix/cases.json": spec}
+        all_files = {**(run_kwargs.get("files") or {}), "/breakfix/batch.py": BATCH, "/breakfix/cases.json": spec}
         run_kwargs.setdefault("timeout", case_timeout * len(cases) + 30)
-        result = self.run(["python3", "/breakfix/batch.py", "/breakfix/cases.json"], files=all_files, **run_kwargs)  # type: ignore[arg-type]
+        run_kwargs["files"] = all_files
+        result = self.run(["python3", "/breakfix/batch.py", "/breakfix/cases.json"], **run_kwargs)
         found = result.marked_json(BATCH_MARK)
         outcomes = {name: CaseResult(**fields) for name, fields in found.items()} if isinstance(found, dict) else {}
         return result, outcomes
 
-    def findings(self, argv: list[str], **run_kwargs: object) -> Findings:
+    def findings(self, argv: list[str], **run_kwargs: Unpack[RunOptions]) -> Findings:
         """Run a grader script built on breakfix_findings (see harness/agents/findings.py) and read its findings."""
-        result = self.run(argv, **run_kwargs)  # type: ignore[arg-type]
+        result = self.run(argv, **run_kwargs)
         found = result.marked_json(FINDINGS_MARK)
         return Findings(found if isinstance(found, dict) else None, result)
 
-    def python(self, code: str, **run_kwargs: object) -> RunResult:
+    def python(self, code: str, **run_kwargs: Unpack[RunOptions]) -> RunResult:
         """Run a Python snippet that imports the learner's modules from /work (function-level labs)."""
-        files = dict(run_kwargs.pop("files", None) or {})  # type: ignore[call-overload]
-        files["_breakfix_check.py"] = code
-        return self.run(["python3", "/grader/_breakfix_check.py"], files=files, **run_kwargs)  # type: ignore[arg-type]
+        run_kwargs["files"] = {**(run_kwargs.get("files") or {}), "_breakfix_check.py": code}
+        return self.run(["python3", "/grader/_breakfix_check.py"], **run_kwargs)
 
     # -- long-running containers ----------------------------------------------------------------
 
@@ -327,7 +338,7 @@ class Sandbox:
         return previous
 
     @staticmethod
-    def _exit_report(container: Container, nonce: str) -> dict | None:
+    def _exit_report(container: Container, nonce: str) -> dict[str, Any] | None:
         """The supervisor's report of an exited server. The engine's log pipe can deliver the last
         lines after the container shows as exited; the report is the last line written, so once it
         is there the program's whole output is too."""
@@ -338,13 +349,13 @@ class Sandbox:
         if ready_path:
             try:
                 with urllib.request.urlopen(endpoint.url + ready_path, timeout=2) as response:  # loopback only
-                    return 200 <= response.status < 400
+                    return bool(200 <= response.status < 400)
             except (urllib.error.URLError, OSError, ValueError):
                 return False
         # the host side of a published port accepts even before the program listens: ask inside
         probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), 1)"
         try:
-            return endpoint.container.exec_run(["python3", "-c", probe]).exit_code == 0
+            return bool(endpoint.container.exec_run(["python3", "-c", probe]).exit_code == 0)
         except APIError:
             return False
 
@@ -391,7 +402,7 @@ class Sandbox:
         *,
         name: str,
         network: str | None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         config = {
             "argv": list(argv),
             "cwd": "/work",
@@ -507,30 +518,3 @@ class _Reaper:
 def _text(data: bytes) -> str:
     return data.decode(errors="replace")
 
-
-class SandboxRuntime:
-    """The Runtime of a coding lab: nothing runs between checks, so provisioning is empty; the
-    checks' sandbox creates containers on demand and teardown proves none is left."""
-
-    name = "sandbox"
-
-    def __init__(self, instance: str) -> None:
-        self.docker = DockerRuntime(instance)
-
-    def preflight(self) -> list[str]:
-        try:
-            self.docker.client.images.get(BASE_IMAGE)
-        except BreakfixError as exc:
-            return [str(exc)]
-        except ImageNotFound:
-            return [f"image {BASE_IMAGE} is missing: run `breakfix images build`"]
-        return []
-
-    def provision(self, progress: Progress) -> None:
-        """Nothing to start: the learner's code runs in a fresh container per check."""
-
-    def teardown(self) -> None:
-        self.docker.teardown()
-
-    def env(self) -> dict[str, str]:
-        return {}

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from harness.agents.constants import REPORT_TAG
 
 OUTPUT_LIMIT = 4 * 1024 * 1024  # per stream; the supervisor counts and drops the rest
 Verdict = Literal["ok", "timeout", "memory", "pids", "crashed"]
+
+
+class Limits(Protocol):
+    """A lab's sandbox limits as the sandbox reads them (a lab manifest's `limits` is one)."""
+
+    @property
+    def memory(self) -> str: ...  # a docker size, e.g. 256m
+    @property
+    def cpus(self) -> float: ...
+    @property
+    def pids(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...  # wall-clock limit of one run
 
 
 @dataclass
@@ -106,7 +119,7 @@ def strip_report(text: str) -> str:
     return text if marker < 0 else text[:marker]
 
 
-def parse_report(stderr: str, nonce: str) -> tuple[str, dict | None]:
+def parse_report(stderr: str, nonce: str) -> tuple[str, dict[str, Any] | None]:
     """Split the supervisor's report line (the last one with this run's nonce) from the learner's stderr."""
     tag = f"{REPORT_TAG}{nonce} "
     at = stderr.rfind(tag)
@@ -119,7 +132,7 @@ def parse_report(stderr: str, nonce: str) -> tuple[str, dict | None]:
     return stderr[:at], report
 
 
-def result_from_report(argv: tuple[str, ...], stdout: str, stderr: str, nonce: str, limits: RunLimits, state: dict, timed_out_on_host: bool) -> RunResult:
+def result_from_report(argv: tuple[str, ...], stdout: str, stderr: str, nonce: str, limits: RunLimits, state: dict[str, Any], timed_out_on_host: bool) -> RunResult:
     stderr, report = parse_report(stderr, nonce)
     if report is None:
         # the supervisor itself was killed: by the host's backstop, or by the OOM killer

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import procs, state
+from harness import procs
 from harness.errors import BreakfixError
 from harness.runtime import Progress
 from harness.runtime.aws import REGION, AwsRuntime, client, create_versioned_bucket, endpoint_url
@@ -239,17 +239,14 @@ class TerraformRuntime:
 
     name = "terraform"
 
-    def __init__(self, instance: str, stack_dir: Path, pristine_dir: Path, workspaces: list[str], state_key: str) -> None:
+    def __init__(self, instance: str, stack_dir: Path, pristine_dir: Path, workspaces: list[str], state_key: str, home: Path) -> None:
         self.instance = instance
+        self.home = home  # the runtime's own directory in the instance's: grader/, runs/, baseline.json
         self.stack_dir = stack_dir
         self.pristine_dir = pristine_dir
         self.workspaces = workspaces
         self.aws = AwsRuntime(instance)
         self.backend = Backend(self.aws.bucket(BUCKET_SUFFIX), state_key)
-
-    @property
-    def home(self) -> Path:
-        return state.instance_dir(self.instance) / "terraform"
 
     @property
     def grader_dir(self) -> Path:
@@ -331,7 +328,7 @@ class TerraformRuntime:
         s3 = client("s3")
         extra = {"VersionId": version_id} if version_id else {}
         try:
-            return s3.get_object(Bucket=self.backend.bucket, Key=key, **extra)["Body"].read()
+            return bytes(s3.get_object(Bucket=self.backend.bucket, Key=key, **extra)["Body"].read())
         except s3.exceptions.NoSuchKey:
             return None
         except s3.exceptions.ClientError as exc:

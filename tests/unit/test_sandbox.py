@@ -70,14 +70,14 @@ def test_dropped_output_is_said() -> None:
 
 
 def test_file_names_cannot_escape_the_grader_dir(tmp_path: Path) -> None:
-    box = Sandbox("unit", tmp_path)
+    box = Sandbox("unit", tmp_path, LIMITS)
     with pytest.raises(BreakfixError, match="plain relative path"):
         box._mounts({"../etc/passwd": b"x"}, None)
 
 
 def test_a_bad_memory_override_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        Sandbox("unit", tmp_path)._limits(None, "lots", None, None)
+        Sandbox("unit", tmp_path, LIMITS)._limits(None, "lots", None, None)
 
 
 def test_marked_json_reads_the_last_marked_line() -> None:
