@@ -172,8 +172,9 @@ def _validate_faults(entry: Entry, manifest: ScenarioManifest) -> None:
 def _validate_lab(entry: Entry, manifest: LabManifest) -> None:
     """A lab's learner code runs in a sandbox container, and verify swaps starter for solution."""
     directory = entry.directory
-    if "docker" not in manifest.requires:
-        raise BreakfixError(f"{directory}/lab.yaml: requires: must include docker -- learner code is graded in a sandbox container")
+    runners = [name for name in registry.names() if "lab" in registry.REGISTRY[name].factories]  # docker: the sandbox
+    if not set(runners) & set(manifest.requires):
+        raise BreakfixError(f"{directory}/lab.yaml: requires: must include {' or '.join(runners)} -- learner code is graded in a sandbox container")
     reference = directory / "solution" / manifest.entry
     _inside(entry, "entry", reference)
     if not reference.is_file():
