@@ -81,12 +81,8 @@ CONTEXT = pytest.StashKey[InstanceContext]()
 
 def active_context() -> InstanceContext:
     """The active instance's context, for a plain `pytest -p harness.grading.plugin` run: what the
-    lifecycle would hand over, read from the state and the runtime registry (never the lifecycle,
-    which imports the grading runner)."""
-    from harness import catalog, registry, state
+    lifecycle would hand over, without the lifecycle (it imports the grading runner)."""
+    from harness.instance import active
 
-    record = state.require_active()
-    entry = catalog.find(record.entry_id)  # the instance id is its entry id
-    workspace = state.instance_dir(entry.id) / "workspace"
-    setup = registry.Setup(entry.id, workspace, entry.directory, entry.manifest)
-    return InstanceContext(entry.id, entry, workspace, registry.runtimes(setup))
+    instance, _ = active()
+    return InstanceContext(instance.id, instance.entry, instance.workspace, instance.runtimes())

@@ -3,8 +3,8 @@
 import json
 import signal
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -299,3 +299,32 @@ def test_grading_never_imports_the_lifecycle_or_the_cli() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "harness":
                 found += [f"{path.name}: harness.{alias.name}" for alias in node.names if alias.name in ("lifecycle", "cli")]
     assert not found
+
+
+STANDALONE = '''
+def test_the_active_instance(instance, terraform):
+    assert instance.instance == "terraform-stale-lock"
+    assert terraform is instance.runtime("terraform") and terraform.name == "terraform"
+'''
+
+
+def test_the_plugin_loaded_alone_grades_the_active_instance(tmp_path: Path) -> None:
+    """`pytest -p harness.grading.plugin <checks>`: no runner, the context comes from the state and the registry."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BREAKFIX_STATE_DIR": str(tmp_path / "state"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    claim = (
+        "from harness import state; "
+        "state.claim_active(state.InstanceState(instance='terraform-stale-lock', entry_id='terraform-stale-lock', kind='scenario'))"
+    )
+    subprocess.run([sys.executable, "-c", claim], env=env, check=True, timeout=60)
+    folder = _checks_dir(tmp_path, "standalone", {"test_standalone.py": STANDALONE})
+    # the emulator is not running here: the aws fixture's liveness probe is the one thing stubbed
+    (folder / "conftest.py").write_text("import pytest\n\n\n@pytest.fixture(scope='session')\ndef aws():\n    return None\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "harness.grading.plugin", str(folder)],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
