@@ -5,4 +5,5 @@ set -euo pipefail
 source "$(dirname "$0")/scripts/bootstrap.sh"
 bootstrap "[test]"
 cd "$ROOT"
+"$VENV/bin/ruff" check harness tests benchmarks scenarios labs  # lint first: seconds, before minutes of tests
 exec "$VENV/bin/pytest" "$@"

@@ -15,6 +15,7 @@ after it, from their own `[section]` of the same package list (DERIVED_IMAGES).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -446,10 +447,8 @@ def _which_debootstrap() -> str | None:
 def _remove_replaced(client: Any, old_id: str | None, new_id: str) -> None:
     """Drop the image a rebuild replaced, so stale 300 MB layers don't pile up."""
     if old_id and old_id != new_id:
-        try:
+        with contextlib.suppress(APIError):  # still used by a container: the engine keeps it, which is right
             client.images.remove(old_id)
-        except APIError:
-            pass  # still used by a container: the engine keeps it, which is right
 
 
 def _is_current(image: Any | None, digest: str) -> bool:

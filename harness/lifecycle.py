@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -343,10 +343,8 @@ class Lifecycle:
         """Tear down, then forget: the record stays until the teardown proved nothing is left."""
         self.require_engine()
         with state.instance_lock(self.instance, busy=self._wait_for_other):
-            try:
+            with suppress(BreakfixError):  # no readable record (`stop --force`) or none writable: forget() below says which
                 state.set_phase(self.instance, "tearing-down")
-            except BreakfixError:
-                pass  # no readable record (`stop --force`) or none writable: forget() below says which
             try:
                 self.teardown()
             except KeyboardInterrupt:

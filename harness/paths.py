@@ -28,10 +28,7 @@ def content_root() -> Path:
 def state_dir() -> Path:
     """Per-user state: the active instance and its workspace survive the CLI process."""
     override = os.environ.get("BREAKFIX_STATE_DIR")
-    if override:
-        base = Path(override)
-    else:
-        base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "breakfix"
+    base = Path(override) if override else Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "breakfix"
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

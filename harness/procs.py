@@ -3,6 +3,7 @@ emulator, Terraform runs, the state lock's owner and the offline image build eac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -68,10 +69,8 @@ def terminate(pid: int, gone: Callable[[], bool], *, group: bool = False, grace:
     `gone()` says it is gone (the caller knows what gone means: reaped, its group empty, ...)."""
 
     def send(sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             (os.killpg if group else os.kill)(pid, sig)
-        except ProcessLookupError:
-            pass
 
     if grace is not None:
         send(signal.SIGTERM)

@@ -15,6 +15,7 @@ control: GET /toxics, POST /toxics {name,type,stream,toxicity,attributes}, DELET
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -133,10 +134,8 @@ class Proxy:
             if toxic["type"] == "slow_close":
                 await asyncio.sleep(toxic["attributes"]["delay"] / 1000)
         if writer.can_write_eof():
-            try:
+            with contextlib.suppress(OSError):
                 writer.write_eof()
-            except OSError:
-                pass
 
     async def apply(self, toxic: dict[str, Any], data: bytes) -> None:
         attributes = toxic["attributes"]
@@ -201,10 +200,8 @@ def reset(writer: asyncio.StreamWriter) -> None:
     """Close with SO_LINGER 0: the peer gets a TCP RST (connection reset by peer)."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     writer.transport.abort()
 
 

@@ -11,6 +11,7 @@ environment, which is private to root), so the host learns what happened even on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -172,10 +173,8 @@ def main() -> int:
             break
     seconds = time.monotonic() - started
     # whatever the learner left running (daemons, a fork bomb) ends with the program
-    try:
+    with contextlib.suppress(ProcessLookupError):  # nothing left
         os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # nothing left
     while pump.open:
         pump.step(SAMPLE_SECONDS)
     reap_all(statuses)

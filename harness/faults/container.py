@@ -6,6 +6,7 @@ fault context, and puts exactly that back on revert.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from typing import TypeVar
@@ -39,10 +40,8 @@ def update_container(ctx: FaultContext, service: str, resources: dict[str, int])
 
 def remove_helper(ctx: FaultContext, service: str) -> None:
     """Remove a fault's helper container (proxy, crasher) if it is there."""
-    try:
+    with contextlib.suppress(BreakfixError):  # no such container: nothing to remove
         remove_container(ctx.docker.container(service))
-    except BreakfixError:  # no such container: nothing to remove
-        pass
 
 
 def host_resources(ctx: FaultContext) -> dict[str, int]:

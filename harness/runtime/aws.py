@@ -9,6 +9,7 @@ then proves none is left, so two scenarios can share one emulator.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -230,10 +231,8 @@ def _kill_and_wait(pid: int, grace: float = 3.0) -> None:
     """SIGTERM, then SIGKILL after `grace` seconds; reaps it when it is our child."""
 
     def gone() -> bool:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return procs.is_zombie(pid)
 
     if not procs.terminate(pid, gone, grace=grace, timeout=5.0):

@@ -6,6 +6,7 @@ everything by label, then prove nothing is left -- even after a Ctrl-C between t
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import subprocess
@@ -374,10 +375,8 @@ class DockerRuntime:
                 if exc.status_code != 403:
                     raise  # 403: a container still leaving it; the next sweep removes the network
         for volume in self.client.volumes.list(filters=self._ours()):
-            try:
+            with contextlib.suppress(NotFound):
                 volume.remove(force=True)
-            except NotFound:
-                pass
 
 
 def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:

@@ -14,6 +14,7 @@ Besides the learner's copy, the runtime keeps two kinds of directories under the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -169,10 +170,8 @@ class Run:
         record = self._record()
         if record is None:
             return False
-        try:
-            os.waitpid(record[0], os.WNOHANG)  # reap it when this process started it
-        except ChildProcessError:
-            pass
+        with contextlib.suppress(ChildProcessError):  # reap it when this process started it
+            os.waitpid(record[0], os.WNOHANG)
         return procs.start_time(record[0]) == record[1] or bool(procs.group_members(record[0]))
 
     def exit_code(self) -> int | None:

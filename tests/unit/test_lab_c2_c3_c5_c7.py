@@ -178,7 +178,7 @@ def test_switching_limit_catches_a_lock_free_limiter_and_not_the_reference(monke
 
     monkeypatch.setitem(sys.modules, "breakfix_findings", sandbox_findings)
     grader = load("rate-limiter", "checks/limiter_grader.py")
-    assert grader.SwitchingInt(5) == 5 and 4 < grader.SwitchingInt(5) and not grader.SwitchingInt(5) > 5
+    assert grader.SwitchingInt(5) == 5 and 4 < grader.SwitchingInt(5) and not grader.SwitchingInt(5) > 5  # noqa: SIM300 -- the reflected comparison is under test
     reference = load("rate-limiter", "solution/ratelimit.py")
     monkeypatch.setitem(sys.modules, "ratelimit", reference)
     previous = sys.getswitchinterval()

@@ -62,7 +62,7 @@ def cycle_problem(stderr: str, graph: Graph) -> str | None:
 
 
 def first_difference(expected: list[str], got: list[str]) -> str:
-    for index, (want, have) in enumerate(zip(expected, got)):
+    for index, (want, have) in enumerate(zip(expected, got, strict=False)):  # lists of any lengths: the first difference
         if want != have:
             return f"line {index + 1}: expected {want!r}, got {have!r} (after {expected[max(0, index - 3):index]})"
     return f"expected {len(expected)} lines, got {len(got)}"

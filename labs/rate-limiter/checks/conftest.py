@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -101,10 +102,8 @@ class Api:
         start = threading.Barrier(clients)
 
         def worker() -> None:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 start.wait(timeout=10)
-            except threading.BrokenBarrierError:
-                pass
             while True:
                 with lock:
                     item = next(todo, None)

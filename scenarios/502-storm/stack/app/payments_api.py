@@ -15,7 +15,8 @@ import re
 RELEASE = "2024.11.2"
 BACKEND_ID = os.environ.get("BACKEND_ID", "unknown")
 SECRET = os.environ.get("SESSION_SECRET", "").encode()
-SETTINGS = json.load(open(os.path.join(os.path.dirname(__file__), "settings.json")))
+with open(os.path.join(os.path.dirname(__file__), "settings.json")) as settings_file:
+    SETTINGS = json.load(settings_file)
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1", "sa-east-1"]
 PRODUCTS = ["payouts", "cards", "treasury", "billing", "connect", "radar", "terminal", "issuing"]
 ACCOUNT_PATH = re.compile(r"^/api/v1/accounts/acct_(\d{4})/balance$")
