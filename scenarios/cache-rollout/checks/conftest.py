@@ -36,6 +36,7 @@ class Cache:
 
     def __init__(self, kube, instance, http_load) -> None:
         self.kube, self.instance, self.http_load = kube, instance, http_load
+        self._settled: bool | None = None
 
     def probe(self, seed: int, seconds: float, reference: float | None = None) -> list[Sample]:
         """A bounded client probe through the storefront: ~40 requests/s from 4 clients for `seconds`."""
@@ -69,6 +70,12 @@ class Cache:
         sts = self.statefulset()
         wanted = sts.spec.replicas if sts.spec.replicas is not None else 1
         return (sts.status.observed_generation or 0) >= (sts.metadata.generation or 0) and len(self.ready()) >= wanted
+
+    def wait_settled(self) -> bool:
+        """Bounded, once per run: members warm for ~10 s after a start or an apply before they are Ready."""
+        if self._settled is None:
+            self._settled = wait_for(self.settled, SETTLE_SECONDS)
+        return self._settled
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +128,7 @@ def judge(response, seconds: float, ready: tuple[str, ...]) -> Sample:
 def release(kube, cache) -> Release:
     """Roll a new version of the cache out while a client probe runs through the storefront, until every member runs it."""
     run = Release()
-    if not wait_for(cache.settled, SETTLE_SECONDS):
+    if not cache.wait_settled():
         run.precondition = f"the cache is not Ready even before the release: Ready members {', '.join(cache.ready()) or 'none'}"
         return run
     run.before = {pod.metadata.name: pod.metadata.uid for pod in cache.members()}
