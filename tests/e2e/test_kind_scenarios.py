@@ -1,57 +1,147 @@
-"""End to end for the kind scenarios.
+"""End to end for the Kubernetes scenarios, on whichever provider runs here.
 
-Where `kind` and a Docker engine exist, `verify --fakes` proves pod-evictions and
-spot-interruption on a real cluster. Where they do not (the project's own machines: no kind
-node image can be fetched), those tests skip with the preflight's own reason, and what CAN run
-here does: the CLI's clean preflight failure, and the workloads image the scenarios run,
-exercised in real containers.
+`verify --fakes` proves pod-evictions and spot-interruption on a real cluster: kind where its
+binary is, else the offline provider (host processes built from the Go module proxy: CI's
+machines), else BREAKFIX_K8S_PROVIDER's. They skip, with the provider's own reason, only where no
+provider can run. The cluster tests show what the scenarios rely on: kind's node shape, a NodePort
+on 127.0.0.1 reaching pods on both workers through kube-proxy, `kubectl logs`/`exec` with the
+printed kubeconfig, and a namespace torn down to the API's 404. The kind-specific failure paths
+run where kind is missing, by asking for kind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from harness.runtime.kubernetes import images
+from harness.runtime.kubernetes import images, providers
+from harness.runtime.kubernetes.api import Kube
+from harness.runtime.kubernetes.cluster import shape
+from harness.runtime.kubernetes.common import kubeconfig_path
 from harness.runtime.kubernetes.providers import kind as kind_provider
 
 KIND_SCENARIOS = ["pod-evictions", "spot-interruption"]
+PROVIDER = providers.select()
 
 
-def kind_problem() -> str | None:
-    problems = kind_provider.tool_problems()
-    if not problems:
-        problems = [p for p in [kind_provider.engine_problem()] if p]
+def provider_problem() -> str | None:
+    try:
+        problems = PROVIDER.problems()
+    except Exception as exc:  # noqa: BLE001 - any failure to even ask is the reason to skip
+        problems = [str(exc)]
     return "; ".join(problems) or None
 
 
-KIND_MISSING = kind_problem()
-needs_kind = pytest.mark.skipif(KIND_MISSING is not None, reason=f"no kind cluster can be created here: {KIND_MISSING}")
+PROBLEM = provider_problem()
+needs_cluster = pytest.mark.skipif(PROBLEM is not None, reason=f"no Kubernetes provider can run here ({PROVIDER.provider}): {PROBLEM}")
+KIND_MISSING = "; ".join(kind_provider.tool_problems()) or None
 
 
-def cli(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "250"}  # one table row per line
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], check=False, capture_output=True, text=True, timeout=timeout, env=env)
+def cli(*args: str, timeout: float = 3000, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "COLUMNS": "250", **(env or {})}  # one table row per line
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], check=False, capture_output=True, text=True, timeout=timeout, env=full)
 
 
-@needs_kind
+@pytest.fixture(scope="module")
+def cluster() -> Path:
+    """The shared cluster, created (and for the offline provider built) on first use, reused after."""
+    PROVIDER.ensure(lambda line: print(line, flush=True), kubeconfig_path())
+    return kubeconfig_path()
+
+
+@pytest.fixture
+def namespace(cluster: Path) -> Iterator[Kube]:
+    kube = Kube(f"k8s-e2e-{os.getpid()}")
+    kube.create_namespace()
+    yield kube
+    kube.delete_namespace()
+    assert not kube.namespace_exists()
+
+
+def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> str:
+    binary = "kubectl"
+    if PROVIDER.provider == "offline":
+        from harness.runtime.kubernetes.providers.offline import bin_dir
+
+        binary = str(bin_dir() / "kubectl")
+    result = subprocess.run([binary, f"--kubeconfig={kubeconfig}", *args], check=False, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@needs_cluster
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_cluster_has_kinds_shape(cluster: Path) -> None:
+    nodes = json.loads(kubectl(cluster, "get", "nodes", "-o", "json"))["items"]
+    found = {n["metadata"]["name"]: n for n in nodes}
+    for node in shape():
+        live = found[node.name]
+        assert any(c["type"] == "Ready" and c["status"] == "True" for c in live["status"]["conditions"]), node.name
+        assert node.labels.items() <= live["metadata"]["labels"].items()
+        taints = {f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in live["spec"].get("taints") or []}
+        assert set(node.taints) <= taints
+        address = next(a["address"] for a in live["status"]["addresses"] if a["type"] == "InternalIP")
+        assert not address.startswith("127."), "node addresses are on an interface of the cluster's own, never loopback"
+
+
+@needs_cluster
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_nodeport_on_loopback_reaches_pods_on_both_workers_and_kubectl_reads_them(cluster: Path, namespace: Kube) -> None:
+    images.ensure_workload_image(lambda _: None)
+    PROVIDER.load_images([images.WORKLOAD_IMAGE], lambda _: None)
+    port = 30809  # mapped for this test in infra/kind/cluster.yaml; no scenario uses it
+    namespace.apply([
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "echo"}, "spec": {
+            "replicas": 2, "selector": {"matchLabels": {"app": "echo"}},
+            "template": {"metadata": {"labels": {"app": "echo"}}, "spec": {
+                "tolerations": [{"key": "breakfix.dev/spot", "operator": "Exists", "effect": "NoSchedule"}],
+                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+                                               "labelSelector": {"matchLabels": {"app": "echo"}}}],
+                "containers": [{"name": "api", "image": images.WORKLOAD_IMAGE, "imagePullPolicy": "Never", "args": ["api"],
+                                "ports": [{"containerPort": 8080}]}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"}, "spec": {
+            "type": "NodePort", "selector": {"app": "echo"}, "ports": [{"port": 80, "targetPort": 8080, "nodePort": port}]}},
+    ])
+    namespace.wait_ready(180)
+    pods = namespace.pods("app=echo")
+    assert len({p.spec.node_name for p in pods}) == 2, "the spread puts one replica on each worker"
+    served = set()
+    deadline = time.monotonic() + 60
+    while len(served) < 2 and time.monotonic() < deadline:  # bounded: 2 backends behind kube-proxy's random choice
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders/1", timeout=5) as response:
+            assert response.status == 200
+            served.add(json.loads(response.read()).get("pod") or response.headers.get("X-Pod") or "")
+        time.sleep(0.1)
+    assert served == {p.metadata.name for p in pods}, "kube-proxy balances the loopback NodePort over both workers' pods"
+    ns = namespace.namespace
+    logs = kubectl(cluster, "-n", ns, "logs", pods[0].metadata.name)
+    assert "serving on :8080" in logs
+    assert kubectl(cluster, "-n", ns, "exec", pods[0].metadata.name, "--", "cat", "/proc/1/cmdline").strip()
+
+
+@needs_cluster
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", KIND_SCENARIOS)
-def test_verify_with_fakes_on_a_real_cluster(scenario: str) -> None:
+def test_verify_with_fakes_on_a_real_cluster(scenario: str, cluster: Path) -> None:
     result = cli("verify", scenario, "--fakes")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 @pytest.mark.skipif(KIND_MISSING is None, reason="kind is installed here: the missing-kind path cannot be shown")
-def test_verify_without_kind_fails_fast_with_a_preflight_error() -> None:
-    started = time.monotonic()  # one scenario is enough: both go through the same KindRuntime.preflight
-    result = cli("verify", "pod-evictions", timeout=120)
+def test_asking_for_kind_without_kind_fails_fast_with_a_preflight_error() -> None:
+    started = time.monotonic()  # one scenario is enough: both go through the same preflight
+    result = cli("verify", "pod-evictions", timeout=120, env={"BREAKFIX_K8S_PROVIDER": "kind"})
     assert result.returncode == 1  # the entry failed to verify here (its preflight); 3 is for a run that cannot begin
     error = " ".join((result.stdout + result.stderr).split())  # without --json, the entry's failure is a report line
     assert "preflight failed" in error and "Traceback" not in result.stdout + result.stderr
@@ -60,8 +150,8 @@ def test_verify_without_kind_fails_fast_with_a_preflight_error() -> None:
 
 
 @pytest.mark.skipif(KIND_MISSING is None, reason="kind is installed here")
-def test_list_marks_the_kind_scenarios_as_needing_kind() -> None:
-    result = cli("list", "--kind", "scenario", timeout=120)  # exit 3 when ANY entry is invalid: only our rows matter
+def test_list_marks_the_kubernetes_scenarios_as_not_ready_when_the_chosen_provider_cannot_run() -> None:
+    result = cli("list", "--kind", "scenario", timeout=120, env={"BREAKFIX_K8S_PROVIDER": "kind"})  # exit 3: any entry invalid
     rows = [line for line in result.stdout.splitlines() if line.startswith(("pod-evictions ", "spot-interruption "))]
     assert len(rows) == 2 and all("✗ kind" in row for row in rows)
 

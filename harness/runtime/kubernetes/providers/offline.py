@@ -20,6 +20,7 @@ the host's network namespace), so a "node" going away does not take its iptables
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -28,13 +29,14 @@ import signal
 import ssl
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -495,7 +497,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     def _wait(self, predicate: Any, seconds: float, failure: str, log: str) -> None:
         deadline = time.monotonic() + seconds
         while not predicate():
-            dead = [name for name, pid in self._pids().items() if not self._alive(pid)]
+            # started by this process: gone or a zombie is dead (its cmdline can read empty while it execs)
+            dead = [name for name, pid in self._pids().items() if _state(pid) in ("", "Z")]
             if dead or time.monotonic() > deadline:
                 tail = self._log_tail(dead[0] if dead else log)
                 raise BreakfixError(f"{failure}" + (f" ({', '.join(dead)} exited)" if dead else f" within {seconds:.0f}s")
@@ -514,21 +517,35 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     # -- images --------------------------------------------------------------------------------
 
     def load_images(self, images: Iterable[str], progress: Progress) -> None:
-        """`docker save` into every node's containerd, skipped where that node already holds the same image id."""
+        """`docker save` once, into every schedulable node's containerd; skipped where a node holds that image id.
+
+        The control plane's taint admits none of the scenarios' pods, so it gets no workload images.
+        """
         from harness.runtime.docker import connect
 
         client = connect()
+        nodes = [node for node in self.nodes if node.node.role == "worker"]
         for image in sorted(images):
             image_id = client.images.get(image).id
-            for node in self.nodes:
-                marker = node.dir(self.dir) / "images" / sha256(image.encode()).hexdigest()[:16]
-                if marker.is_file() and marker.read_text() == image_id:
-                    continue
-                progress(f"loading image {image} into {node.name}")
-                archive = b"".join(client.images.get(image).save(named=True))
-                self._ctr(node, ["images", "import", "-"], stdin=archive, timeout=600)
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(image_id)
+            markers = {node.name: node.dir(self.dir) / "images" / sha256(image.encode()).hexdigest()[:16] for node in nodes}
+            stale = [node for node in nodes if not (markers[node.name].is_file() and markers[node.name].read_text() == image_id)]
+            if not stale:
+                continue
+            progress(f"loading image {image} into {', '.join(node.name for node in stale)}")
+            with tempfile.TemporaryFile() as archive:
+                for chunk in client.images.get(image).save(named=True):
+                    archive.write(chunk)
+                for node in stale:
+                    archive.seek(0)
+                    self._ctr_import(node, archive)
+                    markers[node.name].parent.mkdir(parents=True, exist_ok=True)
+                    markers[node.name].write_text(image_id)
+
+    def _ctr_import(self, node: HostNode, archive: IO[bytes]) -> None:
+        result = subprocess.run(check=False, args=["ctr", "--address", str(node.socket()), "--namespace", "k8s.io", "images", "import", "-"],
+                                stdin=archive, capture_output=True, timeout=600)
+        if result.returncode != 0:
+            raise BreakfixError(f"ctr images import on {node.name} failed: {result.stderr.decode(errors='replace').strip()[-500:]}")
 
     # -- delete --------------------------------------------------------------------------------
 
@@ -584,10 +601,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             time.sleep(0.1)
         if Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
             os.kill(pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # our own child when created by this process
-        except ChildProcessError:
-            pass
 
 
 def _taint(text: str) -> dict[str, str]:
@@ -630,10 +645,8 @@ def _kill_cgroup_tree(root: str) -> None:
             continue
         for procs in base.rglob("cgroup.procs"):
             for pid in procs.read_text().split():
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
 
 
 def _remove_cgroup_tree(root: str) -> None:
@@ -643,10 +656,8 @@ def _remove_cgroup_tree(root: str) -> None:
             continue
         for _ in range(50):  # killed processes leave their cgroups a moment later
             for directory in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [base]:
-                try:
+                with contextlib.suppress(OSError):
                     directory.rmdir()
-                except OSError:
-                    pass
             if not base.exists():
                 break
             time.sleep(0.1)
