@@ -22,6 +22,8 @@ HERE = Path(__file__).parent
 PORT = 4566
 BUCKET = "lab-sync"
 PREFIX = "backups"
+ROOT_BUCKET = "lab-sync-root"  # synced with no prefix: keys are the relative paths themselves
+ROOT_STALE = "stale/old.txt"  # in ROOT_BUCKET before its first sync; only --delete may remove it
 MiB = 1024 * 1024
 LEARNER_ENV = {"AWS_ACCESS_KEY_ID": "learner", "AWS_SECRET_ACCESS_KEY": "learner-secret", "AWS_DEFAULT_REGION": "us-east-1"}
 GRADER_KEY = "GRADERKEY"  # s3_emulator.py leaves requests signed with it out of its record
@@ -40,7 +42,12 @@ def initial_tree() -> dict[str, bytes]:
         "data/empty.bin": b"",
         "reports/q3 summary \u00fc.csv": b"region,total\neu,12\n",
         "big/archive.bin": big,
+        "big/exactly-8mib.bin": big[:8 * MiB],  # the threshold itself: multipart, one part
     }
+
+
+# symlinks the tree holds (name -> target, relative to the link): none of them is synced
+SYMLINKS = {"links/readme-link.md": "../README.md", "links/docs-link": "../docs", "links/dangling": "../no-such-file"}
 
 
 @dataclass
@@ -56,6 +63,11 @@ class Step:
 
     def uploads(self) -> list[str]:
         return [op["key"] for op in self.ops if op["op"] in UPLOAD_OPS]
+
+    def part_sizes(self, key: str) -> list[int]:
+        """The payload of each UploadPart of `key`, in part-number order."""
+        parts = sorted((op["part"], op["payload"]) for op in self.ops if op["op"] == "UploadPart" and op["key"] == key)
+        return [size for _, size in parts]
 
     def deleted(self) -> list[str]:
         return [op["key"] for op in self.ops if op["op"] == "DeleteObject"] + [
@@ -88,11 +100,19 @@ class Story:
     @cached_property
     def objects(self) -> dict[str, bytes]:
         """Every object in the bucket after the story, read back through the grader's own client."""
+        return self.read_bucket(BUCKET)
+
+    def read_bucket(self, bucket: str) -> dict[str, bytes]:
         found = {}
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):  # type: ignore[attr-defined]
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):  # type: ignore[attr-defined]
             for item in page.get("Contents", []):
-                found[item["Key"]] = self.s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()  # type: ignore[attr-defined]
+                found[item["Key"]] = self.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()  # type: ignore[attr-defined]
         return found
+
+    def local_files(self) -> dict[str, bytes]:
+        """The tree as the tool should see it now: regular files only, no symlink followed."""
+        return {path.relative_to(self.source).as_posix(): path.read_bytes() for path in self.source.rglob("*")
+                if path.is_file() and not path.is_symlink()}
 
 
 def _sibling(name: str):  # type: ignore[no-untyped-def]
@@ -149,6 +169,9 @@ def story(sandbox):
     source = workdir / "src"
     for relative, content in initial_tree().items():
         _write(source, relative, content, OLD_MTIME)
+    for link, target in SYMLINKS.items():
+        (source / link).parent.mkdir(parents=True, exist_ok=True)
+        (source / link).symlink_to(target)
     network = sandbox.network()
     files = {"s3_emulator.py": HERE / "s3_emulator.py", "moto-site": moto_site()}
     env = {"PYTHONPATH": "/grader/moto-site", "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(64 * MiB)}
@@ -160,6 +183,8 @@ def story(sandbox):
             s3.create_bucket(Bucket=BUCKET)
             for key, body in BYSTANDERS.items():
                 s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+            s3.create_bucket(Bucket=ROOT_BUCKET)
+            s3.put_object(Bucket=ROOT_BUCKET, Key=ROOT_STALE, Body=b"left by an older backup\n")
             story = Story(source, s3)
 
             def run(name: str, argv: list[str], timeout: float = 60) -> Step:
@@ -175,6 +200,8 @@ def story(sandbox):
                 if not step.ok:
                     story.stopped = f"an earlier sync failed (the grader had changed: {what}): {step.describe()}"
                     break
+            for name, extra in (("root-first", []), ("root-delete", ["--delete"])):
+                run(name, ["python3", "s3sync.py", "/grader/src", f"s3://{ROOT_BUCKET}", *extra, "--endpoint-url", f"http://s3:{PORT}"])
             for name, source_arg, destination in (("missing-source", "/grader/src/no-such-dir", f"s3://{BUCKET}/{PREFIX}"),
                                                    ("bad-destination", "/grader/src", f"{BUCKET}/{PREFIX}")):
                 run(name, ["python3", "s3sync.py", source_arg, destination, "--delete", "--endpoint-url", f"http://s3:{PORT}"], timeout=20)

@@ -1,7 +1,7 @@
 """The grader's S3 (runs in a sandbox service container): moto's S3 behind a WSGI middleware that
 records every request it actually received, so the grader counts uploads and deletes exactly.
 
-GET /__grader/requests -> [{"op", "key", "bytes", "keys"}...] for every request NOT signed with
+GET /__grader/requests -> [{"op", "bucket", "key", "bytes", "keys", "part", "payload"}...] for every request NOT signed with
 the grader's own access key (its setup and read-back are not the learner's traffic).
 """
 
@@ -60,12 +60,18 @@ def counting(app: Any) -> Any:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         headers = {name[5:].lower().replace("_", "-"): value for name, value in environ.items() if name.startswith("HTTP_")}
         # WSGI hands PATH_INFO over already percent-decoded, as latin-1: undo that to get the UTF-8 key
-        _, _, key = path.encode("latin-1").decode("utf-8", "replace").lstrip("/").partition("/")
+        bucket, _, key = path.encode("latin-1").decode("utf-8", "replace").lstrip("/").partition("/")
         record: dict[str, Any] = {
             "op": operation(environ["REQUEST_METHOD"], key, query, headers),
+            "bucket": bucket,
             "key": key,
             "bytes": int(environ.get("CONTENT_LENGTH") or 0),
         }
+        # an aws-chunked body is longer than its payload: the part's size is the decoded length
+        payload = headers.get("x-amz-decoded-content-length") or environ.get("CONTENT_LENGTH") or 0
+        if record["op"] == "UploadPart":
+            record["part"] = int(query.get("partNumber", ["0"])[0])
+            record["payload"] = int(payload)
         if record["op"] == "DeleteObjects":
             # the keys are in the XML body: read it, count them, hand the same bytes to moto
             body = environ["wsgi.input"].read(record["bytes"])

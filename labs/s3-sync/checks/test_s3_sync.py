@@ -3,7 +3,11 @@
 import hashlib
 
 BUCKET, PREFIX = "lab-sync", "backups"
+ROOT_BUCKET, ROOT_STALE = "lab-sync-root", "stale/old.txt"
 BIG = "big/archive.bin"
+EXACT = "big/exactly-8mib.bin"
+MiB = 1024 * 1024
+PART = 8 * MiB
 
 
 def _key(relative):
@@ -17,10 +21,10 @@ def _digest(data):
 def test_first_sync_uploads_every_file(story):
     """The first sync uploads every file, nested and oddly named ones included, byte for byte"""
     story.succeeded("first")
-    from_disk = {path.relative_to(story.source).as_posix(): path.read_bytes() for path in story.source.rglob("*") if path.is_file()}
+    from_disk = story.local_files()
     first = story.step("first")
     expected = sorted(_key(name) for name in ("README.md", "docs/guide/intro.md", "docs/guide/setup.md", "data/empty.bin",
-                                              "reports/q3 summary \u00fc.csv", BIG))
+                                              "reports/q3 summary \u00fc.csv", BIG, EXACT))
     uploaded = sorted(set(first.uploads()))
     assert uploaded == expected, f"first sync into an empty prefix: expected uploads of {expected}, the emulator received uploads of {uploaded}"
     objects = story.objects
@@ -33,14 +37,53 @@ def test_first_sync_uploads_every_file(story):
 
 
 def test_large_file_uses_multipart(story):
-    """A 20 MiB file is uploaded as a multipart upload (several UploadPart calls), not one PUT"""
+    """Files of 8 MiB and more go up as one multipart upload in parts of 8 MiB (the last may be shorter)"""
     first = story.succeeded("first")
-    parts = first.count("UploadPart", _key(BIG))
-    puts = first.count("PutObject", _key(BIG))
-    assert parts >= 2 and puts == 0, (
-        f"{BIG} (20 MiB): expected a multipart upload (CreateMultipartUpload + >= 2 UploadPart), "
-        f"the emulator saw {puts} PutObject and {parts} UploadPart for it"
+    for name, size in ((BIG, 20 * MiB), (EXACT, 8 * MiB)):
+        key = _key(name)
+        puts, creates, parts = first.count("PutObject", key), first.count("CreateMultipartUpload", key), first.part_sizes(key)
+        assert puts == 0 and creates == 1 and parts, (
+            f"{name} ({size // MiB} MiB): expected one multipart upload (CreateMultipartUpload + UploadPart), "
+            f"the emulator saw {puts} PutObject, {creates} CreateMultipartUpload and {len(parts)} UploadPart for it"
+        )
+        whole = [PART] * (size // PART) + ([size % PART] if size % PART else [])
+        assert parts == whole, (
+            f"{name} ({size} bytes): expected parts of 8 MiB ({PART} bytes), the last one shorter: {whole}; "
+            f"the emulator received parts of {parts} bytes"
+        )
+
+
+def test_symlinks_are_not_followed(story):
+    """A symlink (to a file, to a directory, dangling) is skipped: nothing is uploaded under its name"""
+    story.succeeded("first")
+    through_links = sorted({key for step in story.steps.values() for key in step.uploads()
+                            if key.startswith((f"{PREFIX}/links/", "links/"))})
+    assert not through_links, (
+        f"links/readme-link.md -> ../README.md, links/docs-link -> ../docs and links/dangling are symlinks; "
+        f"the emulator received uploads of {through_links[:5]}: symlinks are not followed"
     )
+
+
+def test_no_prefix_syncs_to_the_bucket_root(story):
+    """s3://BUCKET with no prefix: every file's key is its relative path; --delete then covers the whole bucket"""
+    first = story.succeeded("root-first")
+    local = story.local_files()
+    expected = sorted(local)
+    uploaded = sorted(set(first.uploads()))
+    assert uploaded == expected, (
+        f"`s3sync.py /grader/src s3://{ROOT_BUCKET}` into a bucket holding only {ROOT_STALE}: expected uploads of "
+        f"{expected}, the emulator received uploads of {uploaded}"
+    )
+    assert not first.deleted(), f"sync without --delete into s3://{ROOT_BUCKET}: the emulator received deletes of {first.deleted()}"
+    again = story.succeeded("root-delete")
+    assert not again.uploads(), f"a second sync to s3://{ROOT_BUCKET} (nothing changed) uploaded {sorted(again.uploads())[:4]}"
+    assert again.deleted() == [ROOT_STALE], (
+        f"sync --delete to s3://{ROOT_BUCKET} (no prefix: the whole bucket): expected exactly one delete ({ROOT_STALE}), "
+        f"the emulator received deletes of {again.deleted() or 'nothing'}"
+    )
+    objects = story.read_bucket(ROOT_BUCKET)
+    wrong = sorted(name for name, content in local.items() if objects.get(name) != content)
+    assert not wrong, f"s3://{ROOT_BUCKET}: these objects are missing or differ from the local files: {wrong[:4]}"
 
 
 def test_unchanged_tree_uploads_nothing(story):
@@ -103,7 +146,10 @@ def test_bad_arguments_fail_cleanly(story):
         step = story.step(name)
         assert step.result.verdict == "ok" and step.result.exit_code not in (0, None), f"{what} (with --delete): expected a non-zero exit code, got {step.describe()}"
         stderr = step.result.stderr.strip()
-        assert stderr and "Traceback" not in stderr, f"{what}: expected a one-line error on stderr, got {stderr[-300:] or 'nothing'}"
+        lines = [text for text in stderr.splitlines() if text.strip()]
+        assert len(lines) == 1 and "Traceback" not in stderr, (
+            f"{what}: expected a one-line error on stderr, got {len(lines)} lines: {stderr[-300:] or 'nothing'}"
+        )
         assert not step.deleted() and not step.uploads(), (
             f"{what} with --delete must change nothing, the emulator received deletes of {step.deleted()[:4]} and uploads of {step.uploads()[:4]}"
         )

@@ -24,14 +24,17 @@ def main() -> int:
     prefix = prefix.strip("/")
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
     remote = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+    base = f"{prefix}/" if prefix else ""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
         for item in page.get("Contents", []):
             remote[item["Key"]] = (item["Size"], item["LastModified"].timestamp())
     seen = set()
     for directory, _, files in os.walk(args.source):
         for name in files:
             path = os.path.join(directory, name)
-            key = f"{prefix}/{os.path.relpath(path, args.source)}"
+            if os.path.islink(path):
+                continue
+            key = base + os.path.relpath(path, args.source)
             seen.add(key)
             size, modified = remote.get(key, (None, 0.0))
             if size != os.path.getsize(path) or os.path.getmtime(path) > modified:
