@@ -1,0 +1,42 @@
+"""The fleet stays a fleet: nginx in the path, every replica serving, the limiter cheap."""
+
+from urllib.parse import urlsplit
+
+# what the limiter may add to a request at p99 under the grading load (README "The limit")
+LATENCY_BUDGET = 0.050
+
+
+def test_nginx_spreads_traffic_over_every_replica(instance, run):
+    """127.0.0.1:8100 is nginx, and each of the three replicas serves a fair share through it"""
+    port = urlsplit(instance.entrypoint_url).port
+    publisher = instance.publisher_of(port)
+    assert publisher is not None and publisher.name == instance.container_name("lb"), (
+        f"127.0.0.1:{port} is published by {publisher.name if publisher else 'nothing'}, not the load balancer"
+    )
+    served = {name: 0 for name in ("api-1", "api-2", "api-3")}
+    answered = [hit for hit in run.even.hits if hit.key and hit.status in (200, 429)]
+    for hit in answered:
+        served[hit.served_by] = served.get(hit.served_by, 0) + 1
+    total = len(answered) or 1
+    shares = ", ".join(f"{name} {served[name] * 100 // total}%" for name in ("api-1", "api-2", "api-3"))
+    starved = [name for name in ("api-1", "api-2", "api-3") if served[name] < total * 0.2]
+    assert not starved, f"replica(s) {', '.join(starved)} get too little of the traffic through nginx ({shares})"
+
+
+def _p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+
+
+def test_limiter_adds_little_latency(run):
+    """The limiter adds under 50 ms at p99 (rate-limited calls against /healthz, interleaved, ~200 requests/s)"""
+    broken = run.latency.failures()
+    assert not broken, broken
+    limited = [hit.seconds for hit in run.latency.hits if hit.key and hit.status in (200, 429)]
+    plain = [hit.seconds for hit in run.latency.hits if not hit.key and hit.status == 200]
+    assert limited and plain, f"too few answers to compare latencies ({len(limited)} limited, {len(plain)} /healthz)"
+    added = _p99(limited) - _p99(plain)
+    assert added <= LATENCY_BUDGET, (
+        f"p99 of rate-limited calls {_p99(limited) * 1000:.0f} ms against {_p99(plain) * 1000:.0f} ms for /healthz "
+        f"on the same replicas: the limiter adds {added * 1000:.0f} ms (budget {LATENCY_BUDGET * 1000:.0f} ms)"
+    )
