@@ -41,6 +41,7 @@ REGION = "us-east-1"
 # emulators accept any credentials; fixed ones keep the learner's real profile out of the lab
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 START_TIMEOUT = 15.0
+COMPOSE_LABEL = ("breakfix.shared", "aws-emulator")  # on the emulator of the repository's docker-compose.yml
 
 
 def endpoint_url() -> str:
@@ -154,6 +155,9 @@ class Emulator:
         if kind == "localstack":
             return Status(url, "localstack", True, "your LocalStack on 127.0.0.1:4566 is used")
         if kind == "aws":
+            container = compose_emulator()
+            if container:
+                return Status(url, "moto (docker-compose.yml)", True, f"container {container} of docker-compose.yml is used (`docker-compose down` stops it)")
             return Status(url, "external endpoint", True, "an AWS emulator already serves 127.0.0.1:4566 and is used")
         return Status(url, "blocked", False, port_taken_message())
 
@@ -218,6 +222,23 @@ class Emulator:
             return False
         _kill_and_wait(pid)
         return True
+
+
+def compose_emulator() -> str | None:
+    """The name of the running container of docker-compose.yml's aws-emulator service, if there is one."""
+    import docker
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    try:
+        engine = docker.from_env(timeout=5)
+        try:
+            running = engine.containers.list(filters={"label": "=".join(COMPOSE_LABEL), "status": "running"})
+        finally:
+            engine.close()
+    except (DockerException, RequestException):  # no engine: then no container serves the port either
+        return None
+    return str(running[0].name) if running else None
 
 
 def port_taken_message() -> str:

@@ -166,3 +166,16 @@ def test_preflight_names_a_missing_package_without_importing_it(monkeypatch: pyt
     problems = aws.AwsRuntime("test", aws.Emulator(tmp_path)).preflight()
     assert "python package moto[server] is missing: pip install 'moto[server]'" in problems
     assert not any("boto3" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(("container", "kind"), [("breakfix-aws-emulator-1", "moto (docker-compose.yml)"), (None, "external endpoint")])
+def test_an_emulator_on_the_port_says_whether_docker_compose_runs_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, container: str | None, kind: str
+) -> None:
+    monkeypatch.delenv(aws.ENDPOINT_VARIABLE, raising=False)
+    monkeypatch.setattr(aws, "port_is_free", lambda port: False)
+    monkeypatch.setattr(aws, "identify", lambda url, timeout=1.0: "aws")
+    monkeypatch.setattr(aws, "compose_emulator", lambda: container)
+    status = aws.Emulator(tmp_path).status()
+    assert status.ok and status.kind == kind
+    assert (container in status.detail) if container else "already serves" in status.detail
