@@ -113,3 +113,19 @@ def test_the_kubelets_view_of_memory_counts_inactive_page_cache_as_available(tmp
     (memory / "memory.stat").write_text(f"cache 100\ntotal_inactive_file {2 * 1024**3}\n")
     total = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
     assert kubelet_view_of_host_memory(tmp_path) == total - 4 * 1024**3
+
+
+def test_the_budget_is_laid_again_only_when_free_memory_moved_past_the_tolerance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = offline.OfflineCluster()
+    cluster.dir = tmp_path
+    (tmp_path / "budget-available").write_text(str(10 * 1024**3))
+    restarted: list[str] = []
+    monkeypatch.setattr(cluster, "_stop", lambda pid: None)
+    monkeypatch.setattr(cluster, "_kubelet", lambda node, available: restarted.append(f"{node.name} {available // 1024**2}"))
+    monkeypatch.setattr(cluster, "_wait", lambda *args: None)
+    monkeypatch.setattr(offline, "kubelet_view_of_host_memory", lambda: 10 * 1024**3 + 100 * 1024**2)
+    cluster.refresh_budget(lambda _: None)
+    assert restarted == []  # within the tolerance: no kubelet restart
+    monkeypatch.setattr(offline, "kubelet_view_of_host_memory", lambda: 9 * 1024**3)
+    cluster.refresh_budget(lambda _: None)
+    assert restarted == ["breakfix-worker 9216", "breakfix-worker2 9216"]  # both carry the budget (kind's shape)

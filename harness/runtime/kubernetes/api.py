@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -19,6 +18,7 @@ from harness.runtime.kubernetes.common import (
     namespace_for,
 )
 from harness.runtime.kubernetes.objects import rolled_out
+from harness.timing import wait_until
 
 
 class Kube:
@@ -113,16 +113,17 @@ class Kube:
 
     def wait_ready(self, timeout: float, progress: Progress = lambda _: None) -> None:
         """Every Deployment rolled out and available; bounded, naming what is still not ready."""
-        deadline = time.monotonic() + timeout
-        while True:
+        waiting: list[str] = []
+
+        def all_rolled_out() -> bool:
+            nonlocal waiting
             waiting = [d.metadata.name for d in self.apps.list_namespaced_deployment(self.namespace).items if not rolled_out(d)]
-            if not waiting:
-                return
-            if time.monotonic() > deadline:
-                raise BreakfixError(f"not ready after {timeout:.0f}s: deployment(s) {', '.join(waiting)} "
-                                    f"(see `kubectl -n {self.namespace} get pods,events`)")
-            progress(f"waiting for {', '.join(waiting)}")
-            time.sleep(2)
+            return not waiting
+
+        wait_until(
+            all_rolled_out, timeout, every=2, on_wait=lambda: progress(f"waiting for {', '.join(waiting)}"),
+            error=lambda: f"not ready after {timeout:.0f}s: deployment(s) {', '.join(waiting)} (see `kubectl -n {self.namespace} get pods,events`)",
+        )
 
     def cluster_scoped_leftovers(self) -> list[str]:
         selector = f"{INSTANCE_LABEL}={self.instance}"
@@ -156,12 +157,9 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:
                 raise BreakfixError(f"cannot delete namespace {self.namespace}: {exc.reason}") from None
-        deadline = time.monotonic() + timeout
-        while self.namespace_exists():
-            if time.monotonic() > deadline:
-                raise BreakfixError(f"namespace {self.namespace} still terminating after {timeout:.0f}s "
-                                    f"(see `kubectl get namespace {self.namespace} -o yaml`)")
-            time.sleep(1)
+        wait_until(lambda: not self.namespace_exists(), timeout, every=1, error=(
+            f"namespace {self.namespace} still terminating after {timeout:.0f}s (see `kubectl get namespace {self.namespace} -o yaml`)"
+        ))
 
     def namespace_exists(self) -> bool:
         from kubernetes.client.exceptions import ApiException

@@ -7,10 +7,11 @@ through `harness.checks`.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from harness.timing import wait_until
 
 
 def parse_quantity(value: str | float) -> float:
@@ -60,12 +61,7 @@ def rolled_out(deployment: Any) -> bool:
 
 def wait_for(predicate: Callable[[], Any], seconds: float, interval: float = 2.0) -> bool:
     """Poll until `predicate()` is truthy; False once `seconds` have passed (checks phrase their own failure)."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
+    return bool(wait_until(predicate, seconds, every=interval))
 
 
 @dataclass(frozen=True)

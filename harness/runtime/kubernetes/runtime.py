@@ -67,6 +67,8 @@ class KubernetesRuntime:
     def provision(self, progress: Progress) -> None:
         documents = load_manifests(self.manifests_dir)
         self.provider.ensure(progress, kubeconfig_path())
+        if any(need.memory_budget for need in self.needs.workers) and hasattr(self.provider, "refresh_budget"):
+            self.provider.refresh_budget(progress)
         if WORKLOAD_IMAGE in images_of(documents):
             ensure_workload_image(progress)
         self.provider.load_images(images_of(documents), progress)

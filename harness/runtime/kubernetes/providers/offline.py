@@ -442,6 +442,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         }
         if node.node.memory_budget:
             config = merge_kubelet_config(config, kubelet_settings(available))
+            (self.dir / "budget-available").write_text(str(available))
         (home / "kubelet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         labels = ",".join(f"{k}={v}" for k, v in node.node.labels.items())
         self._spawn(f"kubelet-{node.name}", [
@@ -546,6 +547,31 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                                 stdin=archive, capture_output=True, timeout=600)
         if result.returncode != 0:
             raise BreakfixError(f"ctr images import on {node.name} failed: {result.stderr.decode(errors='replace').strip()[-500:]}")
+
+    # -- the memory budget -----------------------------------------------------------------------
+
+    def refresh_budget(self, progress: Progress, tolerance: int = 256 * 1024**2) -> None:
+        """Lay the workers' eviction threshold again from what the kubelet sees available now.
+
+        The budget is relative to the machine's free memory at configuration time, and page cache
+        moves by a gigabyte in an hour on a busy machine: a scenario that evicts gets a threshold
+        measured when it starts. Only when it moved by more than `tolerance` (a kubelet restart
+        costs seconds; running pods stay: their containers belong to containerd).
+        """
+        try:
+            configured = int((self.dir / "budget-available").read_text())
+        except (OSError, ValueError):
+            configured = 0
+        available = kubelet_view_of_host_memory()
+        if abs(available - configured) <= tolerance:
+            return
+        progress(f"worker memory budget: the kubelets now see {available // 1024**2} MiB available "
+                 f"(was {configured // 1024**2}); restarting the workers' kubelets with the new threshold")
+        budget = [node for node in self.nodes if node.node.memory_budget]
+        for node in budget:
+            self._stop(self._pids().get(f"kubelet-{node.name}"))
+            self._kubelet(node, available)
+        self._wait(self._nodes_ready, 120, "the workers did not become Ready again", f"kubelet-{budget[-1].name}")
 
     # -- delete --------------------------------------------------------------------------------
 
