@@ -49,7 +49,7 @@ class InstanceContext:
         entrypoint = getattr(self.entry.manifest, "entrypoint", None)
         if entrypoint is None:
             raise LookupError(f"{self.entry.id} declares no entrypoint")
-        return entrypoint.url
+        return str(entrypoint.url)
 
     def container(self, service: str) -> Container:
         return self.docker.container(service)

@@ -76,7 +76,8 @@ def inspect(instance: InstanceContext) -> Callable[[str], dict[str, Any]]:
     def get(service: str) -> dict[str, Any]:
         container = instance.container(service)
         container.reload()
-        return container.attrs
+        attrs: dict[str, Any] = container.attrs
+        return attrs
 
     return get
 
@@ -84,10 +85,12 @@ def inspect(instance: InstanceContext) -> Callable[[str], dict[str, Any]]:
 @pytest.fixture(scope="session")
 def sandbox(instance: InstanceContext) -> Iterator[Sandbox]:
     """Runs the learner's code of a lab in throwaway containers with the lab's limits; removes them after the grading run."""
+    from harness.manifest import LabManifest
     from harness.runtime.sandbox import Sandbox  # only labs run code in a sandbox
 
-    limits = getattr(instance.entry.manifest, "limits", None)
-    with Sandbox(instance.instance, instance.workspace, limits) as box:
+    manifest = instance.entry.manifest
+    assert isinstance(manifest, LabManifest), f"{instance.entry.id} is not a lab: only a lab's checks have a sandbox"
+    with Sandbox(instance.instance, instance.workspace, manifest.limits) as box:
         yield box
 
 

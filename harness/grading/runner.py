@@ -74,7 +74,7 @@ class Collector:
             config.hook.pytest_deselected(items=[item for item in items if item not in keep])
             items[:] = keep
         for item in items:
-            doc = getattr(item.obj, "__doc__", None) or item.name.removeprefix("test_").replace("_", " ")
+            doc = getattr(getattr(item, "obj", None), "__doc__", None) or item.name.removeprefix("test_").replace("_", " ")
             title = doc.strip().splitlines()[0]
             callspec = getattr(item, "callspec", None)
             # each case of a parametrized check is its own line: its id is pytest's, or the check's own
