@@ -190,7 +190,7 @@ def test_a_run_longer_than_check_timeout_ends_with_where_it_stopped(context: Ins
     started = time.monotonic()
     # a limit pytest's own start-up fits in on a machine loaded with other runs (0.3 s did not)
     grade = run_checks(context, folder, timeout=2)
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 20, "the run went on past its limit (the hanging check sleeps 30 s)"
     by_id = {c.id: c for c in grade.conditions}
     assert by_id["test_quick"].outcome == "passed"
     assert by_id["test_sleeps"].outcome == "error" and by_id["test_sleeps"].title == "A condition that hangs"
@@ -222,7 +222,8 @@ def test_a_check_that_swallows_the_timeout_is_stopped_anyway(context: InstanceCo
     folder = _checks_dir(tmp_path, "swallows", {"test_swallow.py": SWALLOWS})
     started = time.monotonic()
     grade = run_checks(context, folder, timeout=2)  # fires at 2 s, is swallowed, fires again at 3 s
-    assert 2.5 < time.monotonic() - started < 8
+    # the bound is far below the check's own 40 s of sleep and far above a loaded machine's pytest start-up
+    assert 2.5 < time.monotonic() - started < 30
     assert grade.conditions[0].message.startswith("check timed out after 2 s in test_swallows_the_first_interrupt")
 
 
