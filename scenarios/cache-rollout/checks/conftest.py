@@ -14,12 +14,13 @@ from harness.checks import pod_ready, wait_for
 
 SELECTOR = "app=cache"
 MEMBERS = ["cache-0", "cache-1", "cache-2"]  # the storefront's ring (CACHE_MEMBERS)
-PRODUCTS = 900  # the hot products the storefront serves and the members warm
+PRODUCTS = 1200  # the hot products the storefront serves and the members warm (HOT_PRODUCTS)
 WINDOW = 150  # consecutive requests a hit rate is judged over: about 4 s of the probe
 FLOOR = 0.80
-SETTLE_SECONDS = 120  # a learner's apply may still be rolling out (each member warms for ~10 s)
+SETTLE_SECONDS = 180  # a learner's apply may still be rolling out (each member warms for 15-40 s)
 START_SECONDS = 30  # a release that has replaced no member by then is not rolling out at all
-RELEASE_SECONDS = 150  # 3 members x (restart + warm-up), with room
+RELEASE_SECONDS = 240  # 3 members x (restart + warm-up: 15-40 s on a busy 2-core machine), with room
+AFTER_SECONDS = 15.0  # a release is over for the clients once the last member is warm, not when the controller says so
 RELEASE_ANNOTATION = "breakfix.dev/release"
 
 
@@ -40,7 +41,7 @@ class Cache:
 
     def probe(self, seed: int, seconds: float, reference: float | None = None) -> list[Sample]:
         """A bounded client probe through the storefront: ~40 requests/s from 4 clients for `seconds`."""
-        load = self.http_load(self.instance.entrypoint_url, product_paths(seed), total=4000, concurrency=4, timeout=3.0,
+        load = self.http_load(self.instance.entrypoint_url, product_paths(seed), total=4000, concurrency=4, timeout=5.0,
                               deadline=seconds, idle_every=1, idle_seconds=0.1)
         ready = tuple(self.ready())
         at = time.monotonic() - (reference if reference is not None else time.monotonic())
@@ -72,7 +73,7 @@ class Cache:
         return (sts.status.observed_generation or 0) >= (sts.metadata.generation or 0) and len(self.ready()) >= wanted
 
     def wait_settled(self) -> bool:
-        """Bounded, once per run: members warm for ~10 s after a start or an apply before they are Ready."""
+        """Bounded, once per run: members warm for 15 s or more after a start or an apply before they are Ready."""
         if self._settled is None:
             self._settled = wait_for(self.settled, SETTLE_SECONDS)
         return self._settled
@@ -151,6 +152,6 @@ def release(kube, cache) -> Release:
         replaced = [pod for pod in cache.members() if run.before.get(pod.metadata.name) != pod.metadata.uid]
         if elapsed > RELEASE_SECONDS or (elapsed > START_SECONDS and not replaced):
             break
-    run.samples += cache.probe(chunk, 3.0, released)  # and the state the release leaves
+    run.samples += cache.probe(chunk, AFTER_SECONDS, released)  # and the state the release leaves
     run.seconds = time.monotonic() - released
     return run
