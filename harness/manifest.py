@@ -335,6 +335,23 @@ class TerraformSpec(Strict):
     state_key: str = Field(default="terraform.tfstate", pattern=r"^[a-z0-9][a-z0-9/_.-]*\.tfstate$")
 
 
+class WorkerSpec(Strict):
+    """One Kubernetes worker a scenario schedules onto: labels it selects on, taints it tolerates, whether it evicts."""
+
+    labels: dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=63)]] = Field(
+        default_factory=dict, description="labels the worker must carry")
+    taints: list[Annotated[str, Field(pattern=r"^[^=:\s]+=[^:\s]*:(NoSchedule|PreferNoSchedule|NoExecute)$")]] = Field(
+        default_factory=list, description="key=value:Effect taints the worker must carry")
+    memory_budget: bool = Field(default=False, description="its kubelet evicts at breakfix's per-node memory budget")
+
+
+class ClusterSpec(Strict):
+    """What a Kubernetes scenario needs of the cluster: checked against the provider's before anything is created."""
+
+    workers: list[WorkerSpec] = Field(default_factory=list, max_length=8, description="distinct workers, each matched to one node")
+    node_ports: list[Annotated[int, Field(ge=30000, le=32767)]] = Field(default_factory=list, description="NodePorts the checks reach on 127.0.0.1")
+
+
 class HostMount(Strict):
     """A bind mount of a host path outside the stack directory: allowed only with the author's reason."""
 
@@ -350,6 +367,7 @@ class ScenarioManifest(Manifest):
     faults: list[FaultSpec] = Field(min_length=1)
     confirm: Confirm
     terraform: TerraformSpec = Field(default_factory=TerraformSpec, description="used when requires has terraform")
+    cluster: ClusterSpec | None = Field(default=None, description="used when requires has kind: what the scenario needs of the cluster")
     settle: list[SettleSpec] = Field(default_factory=list, description="readiness conditions beyond the runtimes' own")
     host_mounts: list[HostMount] = Field(
         default_factory=list, description="host paths outside the stack a service may bind-mount (/, the Docker socket, ...), each with its reason"

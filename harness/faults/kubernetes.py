@@ -48,12 +48,12 @@ class ManifestDrift(Fault[ManifestDriftParams]):
     kind = "kube-manifest-drift"
 
     def _kube(self, ctx: FaultContext):  # type: ignore[no-untyped-def]
-        from harness.runtime.kind import Kube
+        from harness.runtime.kubernetes.api import Kube
 
         return Kube(ctx.instance)
 
     def inject(self, ctx: FaultContext) -> None:
-        from harness.runtime.kind import load_manifests
+        from harness.runtime.kubernetes.manifests import load_manifests
 
         params = self.params
         workspace, kube = _workspace(ctx), self._kube(ctx)
@@ -73,7 +73,7 @@ class ManifestDrift(Fault[ManifestDriftParams]):
 
     def revert(self, ctx: FaultContext) -> None:
         """Put the healthy files back in the workspace and apply them (teardown deletes the namespace anyway)."""
-        from harness.runtime.kind import load_manifests
+        from harness.runtime.kubernetes.manifests import load_manifests
 
         params = self.params
         if ctx.load(self.key) is None:

@@ -13,7 +13,7 @@ import pytest
 
 from harness.runtime.kubernetes import providers
 from harness.runtime.kubernetes.api import Kube
-from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterNeeds, Node, WorkerNeed, shape, unmet
+from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterSpec, Node, WorkerSpec, shape, unmet
 from harness.runtime.kubernetes.kubelet import kubelet_view_of_host_memory
 from harness.runtime.kubernetes.providers import offline
 from harness.runtime.kubernetes.runtime import needs_problems
@@ -35,14 +35,14 @@ def test_needs_name_what_a_cluster_lacks() -> None:
         "no worker with breakfix.dev/pool=general, breakfix's kubelet memory budget",
         "no worker with breakfix.dev/pool=spot, taint breakfix.dev/spot=true:NoSchedule"]
     # one node cannot serve two needs, even when it would match both
-    twice = ClusterNeeds(workers=[WorkerNeed(labels={"x": "1"}), WorkerNeed(labels={"x": "1"})])
+    twice = ClusterSpec(workers=[WorkerSpec(labels={"x": "1"}), WorkerSpec(labels={"x": "1"})])
     assert unmet(twice, [Node("w", "worker", {"x": "1"})]) == ["no worker with x=1"]
     # a tainted worker does not serve a need that does not tolerate its taint
-    assert unmet(ClusterNeeds(workers=[WorkerNeed()]), [Node("w", "worker", taints=("k=v:NoSchedule",))]) == ["no worker with any worker"]
+    assert unmet(ClusterSpec(workers=[WorkerSpec()]), [Node("w", "worker", taints=("k=v:NoSchedule",))]) == ["no worker with any worker"]
 
 
 def test_nodeports_outside_kinds_mappings_are_said_before_anything_is_created() -> None:
-    needs = ClusterNeeds(node_ports=[30800, 30999])
+    needs = ClusterSpec(node_ports=[30800, 30999])
     assert needs_problems(providers.get("kind"), needs) == [
         "NodePort 30999 is not published on 127.0.0.1 (infra/kind/cluster.yaml extraPortMappings)"]
     assert needs_problems(providers.get("offline"), needs) == []  # kube-proxy serves every NodePort on 127.0.0.1

@@ -1,4 +1,5 @@
-"""The cluster breakfix runs on: its shape (infra/kind/), what a scenario needs of it, and whether one meets the other.
+"""The cluster breakfix runs on: its shape (infra/kind/), what a scenario needs of it (its manifest's
+`cluster:`, harness.manifest.ClusterSpec), and whether one meets the other.
 
 Every provider builds or finds a cluster of one shape: a tainted control plane and the workers
 that infra/kind/cluster.yaml lists, with their labels, the spot taint (spot-taint.yaml) and the
@@ -12,28 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
+from harness.manifest import ClusterSpec, WorkerSpec
 from harness.runtime.kubernetes.common import CLUSTER, POOL_LABEL, infra_dir
-
-
-class WorkerNeed(BaseModel):
-    """One worker a scenario schedules onto: labels it selects on, taints it tolerates, whether it evicts."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    labels: dict[str, str] = Field(default_factory=dict, description="labels the worker must carry")
-    taints: list[str] = Field(default_factory=list, description="key=value:Effect taints the worker must carry")
-    memory_budget: bool = Field(default=False, description="its kubelet evicts at breakfix's per-node memory budget")
-
-
-class ClusterNeeds(BaseModel):
-    """What a Kubernetes scenario needs of the cluster (scenario.yaml `cluster:`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    workers: list[WorkerNeed] = Field(default_factory=list, description="distinct workers, each matched to one node")
-    node_ports: list[int] = Field(default_factory=list, description="NodePorts the checks reach on 127.0.0.1")
 
 
 @dataclass(frozen=True)
@@ -74,7 +56,7 @@ def node_ports() -> list[int]:
     return [int(m["hostPort"]) for node in config["nodes"] for m in node.get("extraPortMappings") or []]
 
 
-def unmet(needs: ClusterNeeds, nodes: list[Node]) -> list[str]:
+def unmet(needs: ClusterSpec, nodes: list[Node]) -> list[str]:
     """What `nodes` lack for `needs`, in the scenario's order: each needed worker matched to a distinct node
     (the most specific needs first, so a general need does not take the only node a specific one fits)."""
     problems: dict[int, str] = {}
@@ -92,14 +74,14 @@ def unmet(needs: ClusterNeeds, nodes: list[Node]) -> list[str]:
     return [problems[index] for index in sorted(problems)]
 
 
-def _serves(node: Node, need: WorkerNeed) -> bool:
+def _serves(node: Node, need: WorkerSpec) -> bool:
     return (all(node.labels.get(k) == v for k, v in need.labels.items())
             and set(need.taints) == set(node.taints)
             and (node.memory_budget or not need.memory_budget))
 
 
 # What today's scenarios need when their manifest says nothing (the cluster they were written for).
-DEFAULT_NEEDS = ClusterNeeds(
-    workers=[WorkerNeed(labels={POOL_LABEL: "general"}, memory_budget=True),
-             WorkerNeed(labels={POOL_LABEL: "spot"}, taints=["breakfix.dev/spot=true:NoSchedule"])],
+DEFAULT_NEEDS = ClusterSpec(
+    workers=[WorkerSpec(labels={POOL_LABEL: "general"}, memory_budget=True),
+             WorkerSpec(labels={POOL_LABEL: "spot"}, taints=["breakfix.dev/spot=true:NoSchedule"])],
 )

@@ -6,14 +6,14 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import BreakfixError
 from harness.paths import content_root, state_dir
+from harness.runtime import Progress as Progress  # re-exported: the providers import it from here
+from harness.runtime.common import INSTANCE_LABEL as INSTANCE_LABEL  # re-exported
 
 CLUSTER = "breakfix"
-INSTANCE_LABEL = "breakfix.instance"
 FIELD_MANAGER = "breakfix"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 POOL_LABEL = "breakfix.dev/pool"
@@ -25,7 +25,6 @@ INSTALL = {
     "(the offline provider builds one: scripts/k8s-offline.sh, then it is in its cache's bin/)",
     "docker": "docker CLI not found: `apt-get install docker.io` (kind runs its nodes as containers)",
 }
-Progress = Callable[[str], None]
 
 
 def infra_dir() -> Path:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from harness.errors import BreakfixError
+from harness.hashing import hash_tree
 from harness.runtime.kubernetes.common import Progress, infra_dir
 
 WORKLOAD_IMAGE = "breakfix/kind-workloads:1"
@@ -14,10 +14,7 @@ IMAGE_HASH_LABEL = "breakfix.image.hash"
 
 
 def recipe_hash(directory: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return str(hash_tree(directory).hexdigest())[:16]
 
 
 def ensure_workload_image(progress: Progress) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from harness.errors import BreakfixError
 from harness.runtime.kubernetes import providers
 from harness.runtime.kubernetes.api import Kube
-from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterNeeds, node_ports, shape, unmet
+from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterSpec, node_ports, shape, unmet
 from harness.runtime.kubernetes.common import Progress, kubeconfig_path
 from harness.runtime.kubernetes.images import WORKLOAD_IMAGE, ensure_workload_image, image_problems
 from harness.runtime.kubernetes.manifests import images_of, load_manifests, schema_problems
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from harness.registry import Setup
 
 
-def needs_problems(provider: providers.ClusterProvider, needs: ClusterNeeds) -> list[str]:
+def needs_problems(provider: providers.ClusterProvider, needs: ClusterSpec) -> list[str]:
     """What the provider's cluster lacks for `needs`, said before anything is created.
 
     kind and offline build breakfix's own shape (infra/kind/), so their answer is read from it;
@@ -42,7 +42,7 @@ class KubernetesRuntime:
 
     name = "kubernetes"
 
-    def __init__(self, instance: str, manifests_dir: Path, *, needs: ClusterNeeds | None = None,
+    def __init__(self, instance: str, manifests_dir: Path, *, needs: ClusterSpec | None = None,
                  provider: providers.ClusterProvider | None = None, ready_timeout: float = 120) -> None:
         self.instance = instance
         self.manifests_dir = manifests_dir
@@ -99,5 +99,4 @@ def from_setup(setup: Setup) -> KubernetesRuntime:
 
     manifest = setup.manifest
     assert isinstance(manifest, ScenarioManifest), "only scenarios have a stack"
-    needs = getattr(manifest, "cluster", None)
-    return KubernetesRuntime(setup.instance, setup.workspace / manifest.stack, needs=ClusterNeeds.model_validate(needs) if needs else None)
+    return KubernetesRuntime(setup.instance, setup.workspace / manifest.stack, needs=manifest.cluster)
