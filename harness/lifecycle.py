@@ -32,6 +32,7 @@ from harness.instance import Instance, active
 from harness.manifest import FakeFix, ScenarioManifest
 from harness.runtime import Runtime
 from harness.runtime.docker import INTERRUPTS, ComposeStack, DockerRuntime, connect
+from harness.timing import wait_until
 
 if TYPE_CHECKING:
     from harness.runtime.terraform import TerraformRuntime
@@ -194,19 +195,22 @@ class Lifecycle:
         confirm = self.scenario.confirm
         with self.times.measure("confirm"):
             self.reporter.step("confirm", "the fault must show in the checks")
-            deadline = time.monotonic() + confirm.timeout
-            while True:
+            still_passing: list[str] = []
+
+            def shown() -> Grade | None:
+                nonlocal still_passing
                 grade = self.grade(only=set(confirm.failing))
                 still_passing = [c for c in confirm.failing if grade.outcome_of(c) != "failed"]
-                if not still_passing:
-                    return grade
-                if time.monotonic() > deadline:
-                    raise BreakfixError(
-                        f"the fault did not show within {confirm.timeout:.0f}s: still passing or not run: "
-                        f"{', '.join(still_passing)}. The scenario is broken; please report it."
-                    )
-                self.reporter.progress(f"symptom not visible yet ({', '.join(still_passing)}), retrying")
-                time.sleep(confirm.interval)
+                return None if still_passing else grade
+
+            grade = wait_until(
+                shown, confirm.timeout, every=confirm.interval,
+                on_wait=lambda: self.reporter.progress(f"symptom not visible yet ({', '.join(still_passing)}), retrying"),
+                error=lambda: (f"the fault did not show within {confirm.timeout:.0f}s: still passing or not run: "
+                               f"{', '.join(still_passing)}. The scenario is broken; please report it."),
+            )
+            assert grade is not None  # wait_until returns only a true answer once it has an error to raise
+            return grade
 
     def revert(self) -> None:
         ctx = self.fault_context()

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.manifest import SettleSpec
+from harness.runtime import Progress
 
 POLL_SECONDS = 0.05
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

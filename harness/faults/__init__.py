@@ -10,11 +10,12 @@ import importlib
 import json
 import pkgutil
 from abc import ABC, abstractmethod
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import AfterValidator, ConfigDict, ValidationError
 
 from harness.errors import BreakfixError
 from harness.manifest import FaultSpec, NoBoolNumbers
@@ -29,16 +30,18 @@ class FaultParams(NoBoolNumbers):  # `timeout: true` is not a number of seconds
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def size_at_least(value: str, minimum: str) -> str:
-    """A docker size such as 64m, refused below `minimum` (a smaller one cannot do what the fault means)."""
+def size_at_least(minimum: str) -> AfterValidator:
+    """For a parameter typed `Annotated[str, size_at_least("6m")]`: a docker size such as 64m, refused
+    below `minimum` (a smaller one cannot do what the fault means)."""
     from harness.runtime.compose import size_bytes
 
-    try:
-        if size_bytes(value) >= size_bytes(minimum):
-            return value
-    except ValueError:
-        pass
-    raise ValueError(f"{value!r} is not a size of at least {minimum} such as 64m")
+    def check(value: str) -> str:
+        with suppress(ValueError):
+            if size_bytes(value) >= size_bytes(minimum):
+                return value
+        raise ValueError(f"{value!r} is not a size of at least {minimum} such as 64m")
+
+    return AfterValidator(check)
 
 
 @dataclass

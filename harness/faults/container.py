@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from docker.errors import APIError
 from pydantic import Field, field_validator
@@ -71,12 +71,7 @@ class RestartLoopParams(ServiceParams):
 
 
 class MemoryLimitParams(ServiceParams):
-    limit: str = Field(description="e.g. 64m")
-
-    @field_validator("limit")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        return size_at_least(value, "6m")
+    limit: Annotated[str, size_at_least("6m")] = Field(description="e.g. 64m")
 
 
 class CpuLimitParams(ServiceParams):

@@ -9,9 +9,9 @@ after `seconds`, so a forgotten hog cannot run forever.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from harness.agents import DIRECTORY as AGENTS
 from harness.errors import BreakfixError
@@ -25,12 +25,7 @@ class HogParams(FaultParams):
 
 
 class MemoryHogParams(HogParams):
-    size: str = Field(description="resident memory to hold, e.g. 64m")
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        return size_at_least(value, "1m")
+    size: Annotated[str, size_at_least("1m")] = Field(description="resident memory to hold, e.g. 64m")
 
 
 class CpuHogParams(HogParams):

@@ -274,7 +274,7 @@ class FakeCore:
 
 
 def test_namespace_deletion_waits_until_the_api_no_longer_knows_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.time, "sleep", lambda _: None)
+    monkeypatch.setattr("harness.timing.time.sleep", lambda _: None)
     kube = api.Kube("spot-interruption")
     kube.__dict__["core"] = core = FakeCore(gone_after=3)
     kube.delete_namespace(timeout=5)

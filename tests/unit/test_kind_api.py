@@ -153,7 +153,7 @@ def test_apply_is_server_side_with_one_field_manager_into_the_instance_namespace
 
 
 def test_namespace_teardown_deletes_in_the_foreground_and_waits_for_the_404(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kube_api.time, "sleep", lambda _: None)
+    monkeypatch.setattr("harness.timing.time.sleep", lambda _: None)
     kube_api.Kube("spot-interruption").delete_namespace(timeout=10)
     delete = next(r for r in api.requests if r.method == "DELETE")
     assert delete.path == "/api/v1/namespaces/bf-spot-interruption"
