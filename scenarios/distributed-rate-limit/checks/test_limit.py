@@ -45,8 +45,8 @@ def test_429_says_when_to_retry(run) -> None:
     assert limited, "no request was refused with 429: there is no limit to retry after"
     bad = sorted({str(hit.retry_after) for hit in limited if not (hit.retry_after or "").isdigit() or not 1 <= int(hit.retry_after or 0) <= run.window})
     assert not bad, f"429 responses with a Retry-After that is not a whole number of seconds from 1 to {run.window}: {', '.join(bad[:5])}"
-    assert len(run.probes) == len(run.heavy_skewed), (
-        f"only {len(run.probes)} of {len(run.heavy_skewed)} keys limited in the uneven run got a 429 to retry after"
+    assert len(run.probes) == len(run.heavy_even), (
+        f"only {len(run.probes)} of {len(run.heavy_even)} keys sending 150 requests through nginx got a 429 to retry after"
     )
     early = [(key, retry_after, probe) for key, retry_after, probe in run.probes if probe.status != 200]
     assert not early, "a request sent once Retry-After had passed was still refused: " + ", ".join(
