@@ -7,7 +7,6 @@
 #
 #   scripts/k8s-offline.sh            kube binaries, etcd, pause (the host cluster)
 #   scripts/k8s-offline.sh --host     ... and the Debian packages the host nodes run on
-#   scripts/k8s-offline.sh --kind     ... and kind plus a kind node image built from breakfix/base
 #   scripts/k8s-offline.sh --print-dir   the cache directory, nothing else
 #
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/breakfix/k8s/<version>/bin; an artifact that is
@@ -20,19 +19,17 @@ set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
-KIND_VERSION=${KIND_VERSION:-v0.33.0}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)  # the content root: infra/ is beside it
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/breakfix/k8s
 CACHE=$CACHE_ROOT/$K8S_VERSION
 BIN=$CACHE/bin
 
-want_host=0 want_kind=0
+want_host=0
 for arg in "$@"; do
     case $arg in
         --host) want_host=1 ;;
-        --kind) want_kind=1 ;;
         --print-dir) echo "$CACHE"; exit 0 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "k8s-offline: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -47,8 +44,8 @@ command -v go >/dev/null || die "no Go toolchain (go) on PATH or in /usr/local/g
 mkdir -p "$BIN"
 
 # The components are built with the cgo-free toolchain and stripped; the version
-# variables are the ones Kubernetes' own build sets, so kubelet and kubeadm report
-# the release (kubeadm refuses a kubelet that says v0.0.0-master).
+# variables are the ones Kubernetes' own build sets, so every component reports the
+# release (`kubectl get nodes` and version skew checks read it), not v0.0.0-master.
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly
 # Go 1.27 turns the new JSON encoder on by default and Kubernetes' OpenAPI output
 # breaks with it; keep the encoder Kubernetes was tested with whatever Go runs.
@@ -109,7 +106,6 @@ build_go() {  # name, module dir, package, extra ldflags
 }
 
 components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
-[ $want_kind = 1 ] && components+=(kubeadm)
 say "Kubernetes $K8S_VERSION into $BIN"
 mod=$(module_dir)
 for c in "${components[@]}"; do
