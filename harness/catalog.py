@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from harness import registry
 from harness.errors import BreakfixError
@@ -87,7 +89,39 @@ TEXT_FIELDS = ("README.md", "solution/SOLUTION.md", "hints")  # prose the CLI pr
 
 def validate_entry(entry: Entry) -> None:
     """Problems a manifest schema cannot see: missing files or ones leading outside the entry, an empty
-    grader, confirm naming no check, faults and stacks that would fail only at start."""
+    grader, confirm naming no check, faults and stacks that would fail only at start. Raises the first."""
+    for problem in entry_problems(entry):
+        raise BreakfixError(problem)
+
+
+def entry_problems(entry: Entry) -> Iterator[str]:
+    """Every problem of validate_entry, one line each, in order: the catalog stops at the first, `breakfix
+    lint` reports them all. Each step runs even after another failed, unless it reads what that one refused."""
+    files_ok = yield from _problem_of(_validate_files, entry)
+    checks = sorted(entry.checks_dir.glob("test_*.py"))
+    checks_ok = yield from _problem_of(_validate_checks, entry, checks)
+    yield from _problem_of(_validate_hints, entry)
+    if isinstance(entry.manifest, ScenarioManifest):
+        if checks_ok:
+            yield from _problem_of(_validate_confirm, entry, entry.manifest, checks)
+        yield from _problem_of(_validate_faults, entry, entry.manifest)
+        if files_ok:  # a missing stack file is already named
+            yield from _problem_of(_validate_stack, entry, entry.manifest)
+    if isinstance(entry.manifest, LabManifest):
+        yield from _problem_of(_validate_lab, entry, entry.manifest)
+
+
+def _problem_of(step: Callable[..., None], *args: Any) -> Generator[str, None, bool]:
+    """Runs one validation step: yields its problem, returns whether it had none."""
+    try:
+        step(*args)
+    except BreakfixError as exc:
+        yield str(exc)
+        return False
+    return True
+
+
+def _validate_files(entry: Entry) -> None:
     for field, path in entry.referenced():
         _inside(entry, field, path)
     missing = [(field, path) for field, path in entry.referenced() if not path.is_file()]
@@ -97,18 +131,19 @@ def validate_entry(entry: Entry) -> None:
     for field, path in entry.referenced():
         if field.startswith(TEXT_FIELDS):
             read_text(path)
-    checks = sorted(entry.checks_dir.glob("test_*.py"))
+
+
+def _validate_checks(entry: Entry, checks: list[Path]) -> None:
     if not checks:
         raise BreakfixError(f"{entry.directory}/checks: no test_*.py -- a scenario without checks cannot be graded")
     for check in checks:
         _inside(entry, "checks", check)
+    check_functions(checks)  # parseable
+
+
+def _validate_hints(entry: Entry) -> None:
     if not entry.hint_files:
         raise BreakfixError(f"{entry.directory}: no hints (hints/01.md, ...)")
-
-    if isinstance(entry.manifest, ScenarioManifest):
-        _validate_scenario(entry, entry.manifest, checks)
-    if isinstance(entry.manifest, LabManifest):
-        _validate_lab(entry, entry.manifest)
 
 
 def _inside(entry: Entry, field: str, path: Path) -> None:
@@ -123,7 +158,12 @@ def _inside(entry: Entry, field: str, path: Path) -> None:
 
 def check_functions(checks: list[Path]) -> set[str]:
     """The test functions the check files define, read with ast: loading the catalog imports no check."""
-    names: set[str] = set()
+    return {node.name for _, node in check_nodes(checks)}
+
+
+def check_nodes(checks: list[Path]) -> Iterator[tuple[Path, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Each test function pytest would collect from the check files (module level, and in Test classes), with its file."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     for check in checks:
         try:
             tree = ast.parse(read_text(check), filename=str(check))
@@ -132,19 +172,20 @@ def check_functions(checks: list[Path]) -> set[str]:
         except (ValueError, RecursionError):  # a NUL byte, or nesting deeper than the parser takes
             raise BreakfixError(f"{check}: not parseable as Python") from None
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-                names.add(node.name)
+            if isinstance(node, functions) and node.name.startswith("test"):
+                yield check, node
             elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-                names.update(item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test"))
-    return names
+                yield from ((check, item) for item in node.body if isinstance(item, functions) and item.name.startswith("test"))
 
 
-def _validate_scenario(entry: Entry, manifest: ScenarioManifest, checks: list[Path]) -> None:
-    where = entry.manifest_file
+def _validate_confirm(entry: Entry, manifest: ScenarioManifest, checks: list[Path]) -> None:
     unknown = [name for name in manifest.confirm.failing if name not in check_functions(checks)]
     if unknown:
-        raise BreakfixError(f"{where}: confirm.failing: no check named {', '.join(unknown)} in checks/test_*.py")
-    _validate_faults(entry, manifest)
+        raise BreakfixError(f"{entry.manifest_file}: confirm.failing: no check named {', '.join(unknown)} in checks/test_*.py")
+
+
+def _validate_stack(entry: Entry, manifest: ScenarioManifest) -> None:
+    where = entry.manifest_file
     stack_checks = registry.stack_checks(manifest.requires)
     if not stack_checks:
         raise BreakfixError(f"{where}: requires: a scenario needs a runtime for its stack ({', '.join(registry.stack_providers())})")
@@ -220,12 +261,17 @@ def discover(base: Path | None = None) -> list[Entry]:
     return entries
 
 
-def find(entry_id: str, base: Path | None = None) -> Entry:
+def locate(entry_id: str, base: Path | None = None) -> Path:
+    """The directory of the entry called `entry_id`, not validated (lint reads a broken one too)."""
     if not SLUG.match(entry_id):  # also keeps `../x` and 5,000-character ids away from the file system
         raise BreakfixError(f"no scenario or lab named {entry_id!r}: an id is 2-41 lower-case letters, digits and dashes; see `breakfix list`")
     for root in roots(base):
         directory = root / entry_id
         if directory.is_dir():
-            return load_entry(directory)
-    known = ", ".join(entry.id for entry in discover(base)) or "none"
+            return directory
+    known = ", ".join(entry.id for entry in scan(base)[0]) or "none"
     raise BreakfixError(f"no scenario or lab named {entry_id!r} (known: {known}); see `breakfix list`")
+
+
+def find(entry_id: str, base: Path | None = None) -> Entry:
+    return load_entry(locate(entry_id, base))

@@ -551,6 +551,32 @@ def verify(
     raise typer.Exit(ExitCode.ERROR if fatal is not None or counts["invalid"] else ExitCode.OK if passed else ExitCode.FAILED)
 
 
+@app.command("lint")
+@friendly
+def lint_entries(
+    targets: Annotated[list[str], typer.Argument(help="entry directories or catalog ids")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+) -> None:
+    """Everything the catalog and verify would reject, without provisioning: one line per problem, naming
+    the file and the field. Exit 0 clean, 1 a problem found, 3 a target that is no entry."""
+    from harness import lint
+
+    directories = [lint.resolve(target) for target in dict.fromkeys(targets)]
+    linted = [(directory, lint.lint(directory)) for directory in directories]
+    passed = not any(problems for _, problems in linted)
+    if as_json:
+        emit(document("lint", {"passed": passed, "entries": [
+            {"directory": str(directory), "passed": not problems, "problems": [{"file": p.file, "message": p.message} for p in problems]}
+            for directory, problems in linted]}))
+    else:
+        for directory, problems in linted:
+            for problem in problems:
+                console.print(plain(problem), highlight=False, soft_wrap=True)
+            verdict = "[green]clean[/]" if not problems else f"[red]{len(problems)} problem(s)[/]"
+            errors.print(f"{plain(directory)}: {verdict}", highlight=False)
+    raise typer.Exit(ExitCode.OK if passed else ExitCode.FAILED)
+
+
 @app.command("doctor")
 @friendly
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable findings on stdout")] = False) -> None:
