@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -34,7 +35,7 @@ SEED = 20241202
 ACCOUNTS = [f"acct_{number}" for number in range(1001, 1031)]
 LEDGER_URL = "http://127.0.0.1:8091/v1/ledger"
 REPLICAS = ("api-1", "api-2")
-BURST, BURST_PARALLEL, BURST_TIMEOUT, BURST_DEADLINE = 20, 20, 3.0, 10.0
+BURST, BURST_PARALLEL, BURST_TIMEOUT, BURST_DEADLINE = 20, 20, 3.0, 15.0
 STORM, STORM_PARALLEL, COPIES, STORM_TIMEOUT, STORM_DEADLINE = 32, 8, 3, 1.0, 25.0
 KILL_AT = 10  # the storm payment (a slow issuer's) whose charging replica is killed
 SENDER_BUDGET = 15.0  # how long one client keeps retrying one payment
@@ -103,8 +104,12 @@ class Run:
     storm: list[list[Sent]]  # per payment, one Sent per client
     conflict: tuple[Sent, Sent]  # first request, same key with a different body
     shared_key: tuple[Sent, Sent]  # one key, two accounts
-    ledger: list[dict]  # the card network's executions during this run (each: executed_at, answered_at)
+    ledger: list[dict]  # the card network's executions during this run (each: caller, executed_at, answered_at)
     killed: str  # what the kill did, for messages
+    replicas: dict[str, str]  # the replicas' IP addresses -> their service names
+
+    def charges_by_replica(self) -> Counter[str]:
+        return Counter(self.replicas.get(entry.get("caller", ""), "another caller") for entry in self.ledger)
 
     def executions(self, payment: Payment) -> list[dict]:
         return [entry for entry in self.ledger if entry["account"] == payment.account and entry["description"] == payment.description]
@@ -276,4 +281,5 @@ def run(instance, inspect, slow_accounts) -> Run:
     # a request a client gave up on may still be working inside a replica: give it the slowest issuer's
     # time to reach the card network before the ledger is read
     time.sleep(1.6)
-    return Run(burst, burst_seconds, storm_results, conflict, shared, read_ledger(before), killed[0] if killed else "no replica was killed")
+    return Run(burst, burst_seconds, storm_results, conflict, shared, read_ledger(before),
+               killed[0] if killed else "no replica was killed", replicas)
