@@ -22,6 +22,7 @@ import socket
 import struct
 import sys
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING or __package__:  # imported on the host, as part of harness.agents
@@ -115,7 +116,8 @@ class Proxy:
             else:
                 writer.close()
 
-    async def pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stream: str, active) -> None:
+    async def pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stream: str,
+                   active: Callable[[str], list[dict[str, Any]]]) -> None:
         while True:
             try:
                 data = await reader.read(65536)

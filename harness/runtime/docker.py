@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -121,8 +121,8 @@ class DockerRuntime:
         progress("waiting for services to be healthy")
         self.wait_healthy(stack, timeout=wait)
 
-    def _create_args(self, name: str, service: Service, stack_dir: Path) -> dict:
-        args: dict = {
+    def _create_args(self, name: str, service: Service, stack_dir: Path) -> dict[str, Any]:
+        args: dict[str, Any] = {
             "image": service.image,
             "name": self.container_name(name),
             "hostname": name,
@@ -212,7 +212,7 @@ class DockerRuntime:
         if not service.healthcheck or state.get("Health", {}).get("Status") == "healthy":
             return True
         try:
-            return container.exec_run(service.healthcheck.command()).exit_code == 0
+            return bool(container.exec_run(service.healthcheck.command()).exit_code == 0)
         except APIError as exc:
             if exc.status_code == 409:  # it stopped since we looked: the next round reports why
                 return False
@@ -231,7 +231,7 @@ class DockerRuntime:
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
     def logs(self, service: str, tail: int = 50) -> str:
-        return self.container(service).logs(tail=tail).decode(errors="replace")
+        return str(self.container(service).logs(tail=tail).decode(errors="replace"))
 
     # -- settle ---------------------------------------------------------------------------------
 
@@ -244,7 +244,7 @@ class DockerRuntime:
             Readiness("nginx to finish reloading", self._nginx_reloading, timeout=10),
         ]
 
-    def _summaries(self, *, stopped: bool = False) -> list[dict]:
+    def _summaries(self, *, stopped: bool = False) -> list[dict[str, Any]]:
         return list(self.client.api.containers(all=stopped, filters=self._ours()))
 
     def _starting(self) -> str | None:
