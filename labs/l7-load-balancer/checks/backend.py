@@ -6,10 +6,18 @@ kills the server (SIGKILL: a crash, connections refused at once) and SIGUSR2 sta
 The container -- and so its DNS name on the lab network -- stays up, as a host stays up when
 its service crashes. (A stopped container's name takes seconds to fail to resolve.)
 
-  /healthz           200 "ok" (counted: the grader asks GET /__grader/stats how often it was probed)
+  /healthz           200 "ok", or what POST /__grader/health scripted (counted: the grader asks
+                     GET /__grader/stats how often it was probed)
   /status/<code>     answers <code>
   /slow/<seconds>    answers 200 after a delay
+  /__grader/drop     reads the request, then closes the connection without a byte of answer
+  /__grader/truncate announces 1000 bytes of body, sends 100, closes the connection
+  /__grader/hop      a chunked 200 carrying hop-by-hop headers and a repeated Set-Cookie
   anything else      200 with the request echoed
+
+GET /__grader/events lists every /healthz answer and every other request with the time (monotonic)
+it was answered or received, so the grader can tell how many failed checks removed a backend.
+POST /__grader/health {"script": [500, 200, ...], "then": 200} sets the answers of the next probes.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ from urllib.parse import urlsplit
 NAME = "backend"
 MANAGER_PID_FILE = "/tmp/backend-manager.pid"
 STATS = {"health_checks": 0, "requests": 0}
+EVENTS: list[dict] = []  # {"kind": "probe", "status"} or {"kind": "request", "path"}, each with "t"
+HEALTH: dict = {"script": [], "then": 200}
 LOCK = threading.Lock()
+HOP_BODY = [b"first chunk;", b"second chunk;", b"last chunk"]  # the checks expect them joined
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -42,12 +53,37 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/__grader/stats":
             with LOCK:
                 return self._send(200, dict(STATS))
+        if url.path == "/__grader/events":
+            with LOCK:
+                return self._send(200, list(EVENTS))
+        if url.path == "/__grader/health" and self.command == "POST":
+            with LOCK:
+                HEALTH.update(json.loads(body))
+                HEALTH["script"] = list(HEALTH["script"])
+            return self._send(200, "scripted")
         if url.path == "/healthz":
             with LOCK:
                 STATS["health_checks"] += 1
-            return self._send(200, "ok")
+                status = HEALTH["script"].pop(0) if HEALTH["script"] else HEALTH["then"]
+                EVENTS.append({"kind": "probe", "status": status, "t": time.monotonic()})
+            return self._send(status, "ok" if status == 200 else "unhealthy")
         with LOCK:
             STATS["requests"] += 1
+            EVENTS.append({"kind": "request", "path": url.path, "t": time.monotonic()})
+        if url.path == "/__grader/drop":
+            self.close_connection = True
+            return None
+        if url.path == "/__grader/truncate":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.send_header("X-Backend", NAME)
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+            self.wfile.flush()
+            self.close_connection = True
+            return None
+        if url.path == "/__grader/hop":
+            return self._send_hop()
         status = 200
         if url.path.startswith("/status/"):
             status = int(url.path.rsplit("/", 1)[1])
@@ -64,6 +100,25 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, echo)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+    def _send_hop(self) -> None:
+        self.protocol_version = "HTTP/1.1"  # chunked needs 1.1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("X-Backend", NAME)
+        self.send_header("X-End-To-End", "kept")
+        self.send_header("Set-Cookie", "a=1; Path=/")
+        self.send_header("Set-Cookie", "b=2; Path=/")
+        self.send_header("Connection", "close, X-Backend-Hop")
+        self.send_header("X-Backend-Hop", "connection-scoped")
+        self.send_header("Keep-Alive", "timeout=99, max=7")
+        self.send_header("Proxy-Authenticate", 'Basic realm="backend"')
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in HOP_BODY:
+            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
 
     def _send(self, status: int, body: object) -> None:
         payload = json.dumps(body).encode()

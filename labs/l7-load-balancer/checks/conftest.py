@@ -23,7 +23,7 @@ BACKENDS = ("app-1", "app-2", "app-3")
 BACKEND_PORT = 9000
 LB_PORT = 8000
 HEALTH_INTERVAL = 0.5
-FALL = RISE = 2
+FALL = RISE = 3  # not the defaults (2): an LB that ignores --fall/--rise is caught by the count test
 HEALTH_TIMEOUT = 1.0  # generous: a busy CI machine must not fail a healthy backend's probe
 # after a backend dies, the LB must have removed it within fall checks plus one interval's slack and a probe timeout
 DETECTION_SECONDS = (FALL + 1) * HEALTH_INTERVAL + HEALTH_TIMEOUT
@@ -38,6 +38,10 @@ class Reply:
     body: bytes
     seconds: float
     error: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # as received, repeated names kept apart
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key.lower() == name.lower()]
 
     def describe(self) -> str:
         if self.status == 0:
@@ -46,8 +50,9 @@ class Reply:
 
 
 class Cluster:
-    def __init__(self, lb_url: str, backends: dict) -> None:
+    def __init__(self, lb_url: str, backends: dict, sandbox=None, network=None) -> None:  # noqa: ANN001 -- the plugin's Sandbox
         self.url = lb_url
+        self.sandbox, self.network = sandbox, network
         parts = urlsplit(lb_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.backends = backends
@@ -65,7 +70,8 @@ class Cluster:
             conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
             payload = response.read()
-            reply = Reply(response.status, response.getheader("X-Backend", ""), payload, time.monotonic() - started)
+            reply = Reply(response.status, response.getheader("X-Backend", ""), payload, time.monotonic() - started,
+                          headers=tuple(response.getheaders()))
             self.proxied = self.proxied or bool(reply.backend)
             return reply
         except (OSError, http.client.HTTPException) as exc:
@@ -112,9 +118,20 @@ class Cluster:
         assert self.proxied, "the load balancer has not relayed a single backend response yet: proxying comes first"
 
     detection = DETECTION_SECONDS
+    fall, rise = FALL, RISE
 
     def wait_for_detection(self) -> None:
         time.sleep(self.detection)
+
+    def provoked(self) -> AbstractContextManager:
+        """A second instance of the learner's LB, run by provoke.py (another thread gets the GIL
+        between any two of its lines), in front of the same backends; its health checks are slow."""
+        argv = ["python3", "/grader/provoke.py", "lb.py", "--port", str(LB_PORT), "--health-interval", "5",
+                "--health-timeout", str(HEALTH_TIMEOUT)]
+        for name in BACKENDS:
+            argv += ["--backend", f"http://{name}:{BACKEND_PORT}"]
+        return self.sandbox.serve(argv, port=LB_PORT, network=self.network, timeout=120,
+                                  files={"provoke.py": Path(__file__).with_name("provoke.py")})
 
     def _signal(self, name: str, signal: str) -> None:
         result = self.backends[name].container.exec_run(["sh", "-c", f'kill -{signal} "$(cat /tmp/backend-manager.pid)"'])
@@ -123,6 +140,18 @@ class Cluster:
     def health_checks(self, name: str) -> int:
         with urllib.request.urlopen(self.backends[name].url + "/__grader/stats", timeout=5) as stats:
             return int(json.loads(stats.read())["health_checks"])
+
+    def events(self, name: str) -> list[dict]:
+        """What the backend saw, in order: {"kind": "probe", "status", "t"} or {"kind": "request", "path", "t"}."""
+        with urllib.request.urlopen(self.backends[name].url + "/__grader/events", timeout=5) as events:
+            return json.loads(events.read())
+
+    def script_health(self, name: str, script: list[int], then: int) -> None:
+        """The backend answers its next probes with `script`'s statuses, then with `then`."""
+        request = urllib.request.Request(self.backends[name].url + "/__grader/health", method="POST",
+                                         data=json.dumps({"script": script, "then": then}).encode())
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            answer.read()
 
 
 def start_together(stack: ExitStack, services: dict[str, AbstractContextManager]) -> dict:
@@ -165,4 +194,4 @@ def cluster(sandbox):
         for name in BACKENDS:
             argv += ["--backend", f"http://{name}:{BACKEND_PORT}"]
         lb = stack.enter_context(sandbox.serve(argv, port=LB_PORT, network=network, timeout=240))
-        yield Cluster(lb.url, backends)
+        yield Cluster(lb.url, backends, sandbox, network)

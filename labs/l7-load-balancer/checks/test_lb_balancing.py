@@ -2,12 +2,17 @@
 
 The tests run in this order and share one cluster: the later ones crash and recover backends."""
 
+import http.client
 import json
 import threading
 import time
 from collections import Counter
+from urllib.parse import urlsplit
+
+from harness.checks import BreakfixError
 
 BACKENDS = ("app-1", "app-2", "app-3")
+REQUEST_TIMEOUT = 10.0
 
 
 def _all_ok(replies, what):
@@ -41,15 +46,50 @@ def test_forwards_requests_faithfully(cluster):
         assert reply.status == code and reply.backend, f"a backend answering {code} must be relayed as {code}, got {reply.describe()}"
 
 
+# request headers that belong to the client's connection with the LB, never the backend's
+CLIENT_HOP = {"Connection": "keep-alive, X-Client-Hop", "Keep-Alive": "timeout=30", "X-Client-Hop": "secret",
+              "Proxy-Authorization": "Basic Zm9vOmJhcg==", "Proxy-Connection": "keep-alive", "TE": "trailers"}
+
+
+def test_hop_by_hop_headers_stay_on_their_hop(cluster):
+    """Hop-by-hop headers (and those Connection names) are not forwarded either way; end-to-end ones are, repeated ones kept apart"""
+    cluster.require_proxying()
+    reply = cluster.request("GET", "/echo", headers={**CLIENT_HOP, "X-Request-Id": "req-hop"})
+    assert reply.status == 200 and reply.backend, f"GET /echo with hop-by-hop headers: expected the backend's 200, got {reply.describe()}"
+    seen = json.loads(reply.body)["headers"]
+    leaked = sorted(f"{name}: {seen[name.lower()]}" for name, value in CLIENT_HOP.items() if name != "Connection" and seen.get(name.lower()) == value)
+    if "x-client-hop" in seen.get("connection", "").lower():
+        leaked.append(f"connection: {seen['connection']}")
+    assert not leaked, (
+        f"the client sent {CLIENT_HOP}: these hop-by-hop headers reached the backend: {leaked} "
+        f"(Connection names X-Client-Hop, so it is hop-by-hop too)"
+    )
+    assert seen.get("x-request-id") == "req-hop", f"the end-to-end header X-Request-Id did not reach the backend (it saw {sorted(seen)})"
+
+    reply = cluster.request("GET", "/__grader/hop")
+    assert reply.status == 200 and reply.body == b"first chunk;second chunk;last chunk", (
+        f"GET /__grader/hop (a chunked 200 with hop-by-hop headers): expected 200 and the de-chunked body, got {reply.describe()}"
+    )
+    problems = []
+    if reply.header_values("X-End-To-End") != ["kept"]:
+        problems.append(f"X-End-To-End: {reply.header_values('X-End-To-End')} (expected ['kept'])")
+    if reply.header_values("Set-Cookie") != ["a=1; Path=/", "b=2; Path=/"]:
+        problems.append(f"Set-Cookie: {reply.header_values('Set-Cookie')} (expected two headers, a=1 then b=2)")
+    for name, value, why in (("X-Backend-Hop", None, "the backend's Connection header names it"),
+                             ("Proxy-Authenticate", None, "hop-by-hop"), ("Keep-Alive", "timeout=99, max=7", "the backend's, hop-by-hop")):
+        relayed = [v for v in reply.header_values(name) if value is None or v == value]
+        if relayed:
+            problems.append(f"{name}: {relayed} relayed ({why})")
+    assert not problems, f"the backend answered with end-to-end and hop-by-hop headers; the client got: {'; '.join(problems)}"
+
+
 def test_survives_malformed_requests(cluster):
-    """A malformed request (a bad Content-Length) gets a 4xx, not a crash or a hang, and the LB keeps serving"""
+    """A malformed request (a bad Content-Length) gets a 400, not a crash or a hang, and the LB keeps serving"""
     cluster.require_proxying()
     for garbage in (b"POST / HTTP/1.1\r\nHost: lb\r\nContent-Length: nope\r\n\r\n", b"POST / HTTP/1.1\r\nHost: lb\r\nContent-Length: -5\r\n\r\n"):
         status_line = cluster.raw(garbage)
         code = status_line.split()[1] if status_line.startswith("HTTP/1.") and len(status_line.split()) > 1 else ""
-        assert code.startswith("4") or code == "505", (
-            f"sent {garbage[:40]!r}: expected an HTTP 4xx status line, got {status_line[:80]!r}"
-        )
+        assert code == "400", f"sent {garbage[:40]!r}: expected an HTTP 400 status line, got {status_line[:80]!r}"
     reply = cluster.request()
     assert reply.status == 200, f"after malformed requests, a normal GET got {reply.describe()}"
 
@@ -77,6 +117,67 @@ def test_concurrent_load_is_spread_evenly(cluster):
     assert all(Counter(r.backend for r in replies)[name] == 20 for name in BACKENDS), (
         f"60 concurrent requests over 3 backends: expected 20 each, got {cluster.share(replies)}"
     )
+
+
+def burst(host, port, size):
+    """`size` GETs sent at the same instant (connected first, released by a barrier): who answered each."""
+    barrier, got = threading.Barrier(size), []
+
+    def one() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+        try:
+            conn.connect()
+            barrier.wait(timeout=REQUEST_TIMEOUT)
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            response.read()
+            got.append(response.getheader("X-Backend") or f"status {response.status}")
+        except (OSError, http.client.HTTPException, threading.BrokenBarrierError) as exc:
+            got.append(type(exc).__name__)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=one) for _ in range(size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return Counter(got)
+
+
+def test_rotation_is_exact_when_threads_interleave(cluster):
+    """Strict rotation is exact however threads interleave: 8 bursts of 30 simultaneous requests, 10 per backend each"""
+    cluster.require_proxying()
+    rounds, size = 8, 30
+    with cluster.provoked() as lb:
+        parts = urlsplit(lb.url)
+        for number in range(1, rounds + 1):
+            counts = burst(parts.hostname, parts.port, size)
+            assert all(counts[name] == size // 3 for name in BACKENDS), (
+                f"burst {number} of {rounds}: {size} simultaneous requests to the LB, run with another thread switched in "
+                f"between any two of its lines, went {dict(sorted(counts.items()))}: expected {size // 3} each -- "
+                f"the rotation's read and update of its position must be one atomic step (a lock)"
+            )
+
+
+def test_backend_failing_mid_request_is_a_502(cluster):
+    """A backend that dies mid-request: a 502 (never a short body passed off as whole), and the request is not sent again"""
+    cluster.require_proxying()
+    before = {name: len(cluster.events(name)) for name in BACKENDS}
+    reply = cluster.request("POST", "/__grader/drop", b'{"charge": 1}', {"Content-Type": "application/json"})
+    received = sum(1 for name in BACKENDS for event in cluster.events(name)[before[name]:] if event.get("path") == "/__grader/drop")
+    assert reply.status == 502, f"POST /__grader/drop: the backend read the request and closed the connection unanswered; expected 502, got {reply.describe()}"
+    assert received == 1, (
+        f"POST /__grader/drop reached {received} backends: once a request was sent, a failure is a 502, never a retry elsewhere"
+    )
+    reply = cluster.request("GET", "/__grader/truncate")
+    broken = reply.status == 0 and "IncompleteRead" in reply.error
+    assert reply.status == 502 or broken, (
+        f"GET /__grader/truncate: the backend announced 1000 bytes, sent 100 and closed; expected a 502 (or, once the "
+        f"status was relayed, a connection closed before the body's end), got {reply.describe()}"
+    )
+    reply = cluster.request()
+    assert reply.status == 200, f"after backends failed mid-request, a normal GET got {reply.describe()}"
 
 
 def test_active_health_checks(cluster):
@@ -124,6 +225,84 @@ def test_readmits_a_recovered_backend(cluster):
     _all_ok(replies, "after app-2 recovered")
     assert all(Counter(r.backend for r in replies)[name] == 10 for name in BACKENDS), (
         f"app-2 re-admitted: 30 requests should give 10 to each backend, got {cluster.share(replies)}"
+    )
+
+
+def drive(cluster, name, script, then, done, seconds=12.0):
+    """Script `name`'s health answers, then send sequential GETs through the LB every 10 ms until
+    done(`name`'s events since the script) or `seconds` pass; returns (replies, every backend's
+    events since the script). The backends share one kernel, so their event times compare."""
+    starts = {backend: len(cluster.events(backend)) for backend in BACKENDS}  # before the script: no answer missed
+    cluster.script_health(name, script, then)
+    replies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        replies.append(cluster.request())
+        time.sleep(0.01)
+        if len(replies) % 5 == 0 and done(cluster.events(name)[starts[name]:]):
+            break
+    return replies, {backend: cluster.events(backend)[starts[backend]:] for backend in BACKENDS}
+
+
+def probes_answered(events, ok):
+    return [event["t"] for event in events if event["kind"] == "probe" and (event["status"] == 200) == ok]
+
+
+def requests_served(events, low=float("-inf"), high=float("inf")):
+    return [event["t"] for event in events if event["kind"] == "request" and low < event["t"] < high]
+
+
+def must_take_turns(events, name, low, high, what):
+    """In strict rotation, 3 requests in a row to the other two backends cannot happen while `name`
+    is in rotation: so if they served 3 in (low, high) and `name` none, it was out. With fewer the
+    grader was too slow to tell: an error, never a verdict."""
+    others = sum(len(requests_served(events[backend], low, high)) for backend in BACKENDS if backend != name)
+    if not requests_served(events[name], low, high):
+        if others < 3:
+            raise BreakfixError(f"the grader sent too few requests ({others}) in {high - low:.2f} s to judge {what}: the machine is overloaded")
+        return False
+    return True
+
+
+def test_fall_and_rise_are_exact_counts(cluster):
+    """Removed after exactly --fall consecutive failed checks, re-admitted after exactly --rise passes; failures apart do not add up"""
+    cluster.require_proxying()
+    fall, rise, name = cluster.fall, cluster.rise, "app-3"
+    # the LB acts on a check's answer within milliseconds and checks are 0.5 s apart: a request that
+    # reaches the backend 0.3 s after the deciding answer was sent after the LB knew it, and 0.1 s
+    # after it the LB has surely put a re-admitted backend back in its rotation
+    in_flight, settle = 0.3, 0.1
+
+    _, events = drive(cluster, name, [], 500, lambda ev: len(probes_answered(ev, False)) > fall)
+    failed = probes_answered(events[name], False)
+    assert len(failed) > fall, f"{name}'s /healthz answered 500: it got only {len(failed)} checks in 12 s"
+    assert must_take_turns(events, name, failed[fall - 2] + 0.05, failed[fall - 1], f"--fall {fall}"), (
+        f"--fall {fall}: after {fall - 1} failed checks in a row {name} must keep its turns, but between its failed "
+        f"checks {fall - 1} and {fall} the others served 3 requests in a row and it none (removed too early)"
+    )
+    late = requests_served(events[name], failed[fall - 1] + in_flight)
+    assert not late, (
+        f"--fall {fall}: {name} still got {len(late)} requests, up to {late[-1] - failed[fall - 1]:.2f} s after its "
+        f"failed check {fall} (removed too late, or never)"
+    )
+
+    _, events = drive(cluster, name, [], 200, lambda ev: len(probes_answered(ev, True)) > rise)
+    passed = probes_answered(events[name], True)
+    assert len(passed) > rise, f"{name}'s /healthz answered 200 again: it got only {len(passed)} checks in 12 s"
+    early = requests_served(events[name], high=passed[rise - 1])
+    assert not early, f"--rise {rise}: {name} got a request after fewer than {rise} passed checks (re-admitted too early)"
+    assert must_take_turns(events, name, passed[rise - 1] + settle, passed[rise], f"--rise {rise}"), (
+        f"--rise {rise}: after its passed check {rise}, {name} must be back, but before its next check the others "
+        f"served 3 requests in a row and it none (re-admitted too late, or never)"
+    )
+
+    script = [500, 200] * (fall - 1) + [500]  # `fall` failures, never two in a row
+    replies, _ = drive(cluster, name, script, 200, lambda ev: sum(e["kind"] == "probe" for e in ev) > len(script) + rise)
+    order = [reply.backend for reply in replies]
+    gaps = [start for start in range(len(order) - 2) if len(set(order[start:start + 3])) != 3]
+    assert not gaps, (
+        f"{name}'s checks answered {script} (then 200): {fall} failures but never {fall} in a row, so it must stay in "
+        f"rotation; requests {gaps[0] + 1}-{gaps[0] + 3} went to {order[gaps[0]:gaps[0] + 3]}"
     )
 
 

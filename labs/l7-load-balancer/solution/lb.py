@@ -13,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 # RFC 9110 7.6.1: connection-scoped headers are not forwarded by a proxy
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade"}
+
+
+def end_to_end(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers a proxy passes on: neither the hop-by-hop ones nor those the Connection header names."""
+    named = {token.strip().lower() for name, value in headers if name.lower() == "connection" for token in value.split(",")}
+    return [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP and name.lower() not in named]
 
 
 @dataclass
@@ -92,7 +99,7 @@ class Proxy(BaseHTTPRequestHandler):
             return self._reply(400, b"bad Content-Length\n")
         length = int(length_header)
         body = self.rfile.read(length) if length else None
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = dict(end_to_end(self.headers.items()))
         headers["X-Forwarded-For"] = self.client_address[0]
         candidates = self.pool.candidates()
         for backend in candidates:
@@ -109,7 +116,7 @@ class Proxy(BaseHTTPRequestHandler):
                 return self._reply(502, f"bad gateway: {backend.name}: {type(exc).__name__}\n".encode())
             finally:
                 conn.close()
-            return self._reply(response.status, payload, response.getheaders())
+            return self._reply(response.status, payload, end_to_end(response.getheaders()))
         if candidates:
             return self._reply(502, b"no backend accepted the connection\n")
         self._reply(503, b"no healthy backend\n")
@@ -119,7 +126,7 @@ class Proxy(BaseHTTPRequestHandler):
     def _reply(self, status: int, payload: bytes, headers: list[tuple[str, str]] | None = None) -> None:
         self.send_response_only(status)
         for name, value in headers or [("Content-Type", "text/plain")]:
-            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+            if name.lower() != "content-length":  # the body is relayed whole: its length is ours to state
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
