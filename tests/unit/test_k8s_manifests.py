@@ -14,11 +14,12 @@ import pytest
 import yaml
 
 from harness import catalog
+from harness.images import BASE_IMAGE
 from harness.paths import content_root
 from harness.runtime.kubernetes import common, images, kubelet, manifests, objects
 
 ROOT = content_root()
-KIND_SCENARIOS = ["pod-evictions", "spot-interruption"]
+KIND_SCENARIOS = ["pod-evictions", "spot-interruption", "cache-rollout"]
 MIB = 1024**2
 
 
@@ -63,10 +64,11 @@ def test_scenario_loads_through_the_catalog_with_its_faults(scenario: str) -> No
 def test_every_image_is_local_and_never_pulled() -> None:
     for path in manifest_files():
         for document in documents(path):
-            if document["kind"] != "Deployment":
+            if document["kind"] not in ("Deployment", "StatefulSet"):
                 continue
             for container in pod_spec(document)["containers"]:
-                assert container["image"] == images.WORKLOAD_IMAGE, f"{path}: {container['image']} is not built locally"
+                # the workloads image, or the base image itself (cache-rollout: redis-server + its ConfigMap's code)
+                assert container["image"] in (images.WORKLOAD_IMAGE, BASE_IMAGE), f"{path}: {container['image']} is not built locally"
                 assert container["imagePullPolicy"] == "Never", f"{path}: {container['name']} could try a registry pull"
 
 
