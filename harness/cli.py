@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import json
 import os
 import shlex
 import signal
@@ -575,6 +576,17 @@ def lint_entries(
             verdict = "[green]clean[/]" if not problems else f"[red]{len(problems)} problem(s)[/]"
             errors.print(f"{plain(directory)}: {verdict}", highlight=False)
     raise typer.Exit(ExitCode.OK if passed else ExitCode.FAILED)
+
+
+@app.command("schema")
+@friendly
+def schema_command(kind: Annotated[str, typer.Argument(help="scenario (scenario.yaml) or lab (lab.yaml)")] = "scenario") -> None:
+    """The JSON Schema of scenario.yaml or lab.yaml, for an editor (fault kinds as a union told apart by `kind`)."""
+    from harness import authoring
+
+    if kind not in authoring.MODELS:
+        raise typer.BadParameter(f"{kind!r}: one of {', '.join(authoring.MODELS)}", param_hint="KIND")
+    print(json.dumps(authoring.manifest_schema(kind), indent=2))
 
 
 @app.command("doctor")
