@@ -50,9 +50,10 @@ def cli(*args: str, timeout: float = 3000, env: dict[str, str] | None = None) ->
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], check=False, capture_output=True, text=True, timeout=timeout, env=full)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster() -> Path:
-    """The shared cluster, created (and for the offline provider built) on first use, reused after."""
+    """The shared cluster, created (and for the offline provider built) on first use, reused after (one /readyz);
+    the kubeconfig is written into each test's own state dir."""
     PROVIDER.ensure(lambda line: print(line, flush=True), kubeconfig_path())
     return kubeconfig_path()
 
@@ -67,11 +68,10 @@ def namespace(cluster: Path) -> Iterator[Kube]:
 
 
 def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> str:
-    binary = "kubectl"
-    if PROVIDER.provider == "offline":
-        from harness.runtime.kubernetes.providers.offline import bin_dir
+    from harness.runtime.kubernetes.providers.offline import bin_dir
 
-        binary = str(bin_dir() / "kubectl")
+    built = bin_dir() / "kubectl"  # the offline build's matches the server; else the learner's own
+    binary = str(built) if built.is_file() else "kubectl"
     result = subprocess.run([binary, f"--kubeconfig={kubeconfig}", *args], check=False, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

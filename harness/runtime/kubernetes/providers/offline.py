@@ -229,7 +229,9 @@ class OfflineCluster:
             self._kube_proxy()
             progress("waiting for the nodes to be Ready")
             self._wait(self._nodes_ready, 120, "the nodes did not become Ready", "kubelet-" + self.nodes[-1].name)
-            self._kubectl("label", "node", self.nodes[0].name, "node-role.kubernetes.io/control-plane=", "--overwrite")
+            # NodeRestriction forbids a kubelet to give itself a node-role label: the admin sets it, as kubeadm does
+            self._api("PATCH", f"/api/v1/nodes/{self.nodes[0].name}",
+                      {"metadata": {"labels": {"node-role.kubernetes.io/control-plane": ""}}})
             self._wait(self._default_service_account, 60, "the default service account was not created", "kube-controller-manager")
         except BaseException:
             progress(f"cluster {self.name} failed to come up: logs in {self.dir / 'logs'}")
@@ -466,13 +468,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
     # -- readiness -----------------------------------------------------------------------------
 
-    def _api_get(self, path: str) -> tuple[int, bytes]:
+    def _api(self, method: str, path: str, body: dict[str, Any]) -> None:
+        status, answer = self._api_get(path, method, json.dumps(body).encode())
+        if status != 200:
+            raise BreakfixError(f"{method} {path}: HTTP {status} {answer.decode(errors='replace')[:300]}")
+
+    def _api_get(self, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
         pki = self.dir / "pki"
         context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         connection = http.client.HTTPSConnection(self.api_ip, 6443, context=context, timeout=5)
         try:
-            connection.request("GET", path)
+            headers = {"Content-Type": "application/merge-patch+json"} if body is not None else {}
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException):
@@ -511,9 +519,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             return "\n".join((self.dir / "logs" / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
-
-    def _kubectl(self, *args: str) -> str:
-        return run([str(bin_dir() / "kubectl"), f"--kubeconfig={self.kubeconfig()}", *args], timeout=60)
 
     # -- images --------------------------------------------------------------------------------
 
