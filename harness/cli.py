@@ -578,6 +578,51 @@ def lint_entries(
     raise typer.Exit(ExitCode.OK if passed else ExitCode.FAILED)
 
 
+new_app = typer.Typer(help="Write a new entry to start from: one `breakfix lint` accepts.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+
+
+def _new(kind: str, entry_id: str, source: str | None, directory: Path) -> None:
+    from harness import lint, scaffold
+
+    target = scaffold.new(kind, entry_id, directory, source)
+    problems = lint.lint(target)
+    for problem in problems:  # a template or copy lint refuses is a breakfix bug: say so rather than hide it
+        errors.print(f"[bold red]lint:[/] {plain(problem)}", highlight=False)
+    console.print(f"[green]wrote[/] {plain(target)}" + (f" ({len(problems)} lint problem(s))" if problems else " (lint: clean)"), highlight=False)
+    tasks = scaffold.still_to_write(target)
+    for task in tasks:
+        console.print(f"  to write: {plain(task)}", highlight=False, soft_wrap=True)
+    console.print(f"next: `breakfix lint {plain(target)}`, then `breakfix verify --path {plain(directory)} {entry_id}`", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+DirOption = Annotated[Path, typer.Option("--dir", help="catalog directory: the entry goes to DIR/scenarios/<id> or DIR/labs/<id>")]
+
+
+@new_app.command("scenario")
+@friendly
+def new_scenario(
+    entry_id: str,
+    source: Annotated[str | None, typer.Option("--from", help="copy this existing scenario instead of the template")] = None,
+    directory: DirOption = Path("."),
+) -> None:
+    """A new scenario: manifest (with the schema modeline), brief, stack, one check, hints, solution, one fake."""
+    _new("scenario", entry_id, source, directory)
+
+
+@new_app.command("lab")
+@friendly
+def new_lab(
+    entry_id: str,
+    source: Annotated[str | None, typer.Option("--from", help="copy this existing lab instead of the template")] = None,
+    directory: DirOption = Path("."),
+) -> None:
+    """A new lab: manifest (with the schema modeline), brief, starter, one check, hints, solution, one fake."""
+    _new("lab", entry_id, source, directory)
+
+
 @app.command("schema")
 @friendly
 def schema_command(kind: Annotated[str, typer.Argument(help="scenario (scenario.yaml) or lab (lab.yaml)")] = "scenario") -> None:
