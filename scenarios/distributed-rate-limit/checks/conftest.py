@@ -1,9 +1,10 @@
-"""One seeded run of traffic and faults through payments-api, shared by every condition.
+"""Seeded traffic and faults through payments-api, one fixture per phase, shared by the conditions.
 
 The contract (README "The limit"): each API key gets LIMIT requests in any WINDOW seconds,
-across the whole fleet, however its requests are spread over the replicas. The run, in order:
+across the whole fleet, however its requests are spread over the replicas. A full grading run
+has these phases, in this order (the order the conditions ask for them):
 
-  even     heavy and light keys through nginx (round robin), paced over a few seconds
+  even     keys over and keys well under the limit through nginx (round robin), paced over a few seconds
   latency  keys far under the limit and /healthz (no limiter: the reference), interleaved, at a
            moderate rate: a saturated stack measures its queues, not the limiter
   skewed   heavy keys sent straight to the replicas 70/20/10 (internal clients bypass nginx;
@@ -13,9 +14,10 @@ across the whole fleet, however its requests are spread over the replicas. The r
   expiry   what Redis holds a window after the wave
   outage   a paced stream while Redis is frozen (2.5 s), then restarted; then a fresh burst
 
-Every phase that counts a key's accepted requests fits inside one WINDOW-aligned period, so a
-fixed-window limiter (windows on the clock) is graded on a window it wholly contains, exactly
-as a sliding one. Key names carry a per-run nonce (a second `breakfix check` within a window
+A phase that counts a key's accepted requests starts where the WINDOW-aligned period (the clock's
+windows) has room for it, so a fixed-window limiter is graded on a window it wholly contains,
+exactly as a sliding one; a key whose requests took longer than a window cannot be graded against
+the limit at all (a busy machine: an error, never a FAIL). Key names carry a per-run nonce (a second `breakfix check` within a window
 must not inherit the first one's counts); everything else is fixed by SEED.
 """
 
@@ -27,8 +29,8 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -41,6 +43,7 @@ LB_PORT = 8100
 REPLICA_PORTS = {"api-1": 8101, "api-2": 8102, "api-3": 8103}
 SEED = 14_04
 REQUEST_TIMEOUT = 3.0  # a request that takes longer counts as unanswered
+HEAVY, LIGHT = 130, 25  # requests of a key over its limit and of one well under it, in the even phase
 
 # Redis, read server-side in one script: live keys (expired ones are filtered by KEYS), the
 # records they hold (1 per string, the elements of a hash/set/zset/list/stream), keys without
@@ -173,6 +176,11 @@ class Phase:
                 keys.setdefault(hit.key, []).append(hit)
         return keys
 
+    def span(self, key: str) -> float:
+        """Seconds from a key's first request leaving to its last answer."""
+        hits = [hit for hit in self.by_key().get(key, []) if hit.sent]
+        return max(hit.sent + hit.seconds for hit in hits) - min(hit.sent for hit in hits) if hits else 0.0
+
     def accepted(self, keys: list[str]) -> dict[str, int]:
         by_key = self.by_key()
         return {key: sum(hit.status == 200 for hit in by_key.get(key, [])) for key in keys}
@@ -191,25 +199,40 @@ class Phase:
 
 
 @dataclass
-class Run:
-    """What the run saw; the contract's numbers ride along, since a check module cannot import this one."""
+class Keyed:
+    """A phase and the keys it graded."""
 
-    even: Phase
-    latency: Phase
-    heavy_even: list[str]
-    light_even: list[str]
-    skewed: Phase
-    heavy_skewed: list[str]
+    phase: Phase
+    keys: list[str]
+    light: list[str] = field(default_factory=list)
+    sent: int = 150  # requests per key in `keys`
+
+
+@dataclass
+class Forgetting:
     probes: list[tuple[str, str, Hit]]  # (key, Retry-After of its first 429, the request after it)
     wave_keys: int
-    inventory_after_wave: dict[str, object]
-    inventory_later: dict[str, object]
-    outage: Phase
-    outage_events: list[str]
+    after_wave: dict[str, object]
+    later: dict[str, object]
+
+
+@dataclass
+class Outage:
+    stream: Phase
+    events: list[str]
     recovered: Phase
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The contract's numbers, for the check modules (which cannot import this one)."""
+
     limit: int = LIMIT
     window: int = WINDOW
     tolerance: float = TOLERANCE
+
+    def bounds(self) -> tuple[int, int]:
+        return round(self.limit * (1 - self.tolerance)), round(self.limit * (1 + self.tolerance))
 
 
 def timed_phase(name: str, plan: Plan, *, room: float, **options: float) -> Phase:
@@ -276,31 +299,48 @@ def wait_for_redis(instance: InstanceContext, seconds: float) -> bool:
 
 
 @pytest.fixture(scope="session")
-def run(instance: InstanceContext, redis_guard: None) -> Run:
-    rng = random.Random(SEED)
+def contract() -> Contract:
+    return Contract()
+
+
+@pytest.fixture(scope="session")
+def keys() -> Callable[[str, int], list[str]]:
     nonce = os.urandom(4).hex()
+    return lambda kind, count: [f"sk_test_{nonce}{kind}{number:03d}" for number in range(count)]
 
-    def keys(kind: str, count: int) -> list[str]:
-        return [f"sk_test_{nonce}{kind}{number:03d}" for number in range(count)]
 
-    heavy_even, light_even = keys("h", 6), keys("l", 6)
-    groups = [[(LB_PORT, "/v1/balance", key)] * 150 for key in heavy_even]
-    groups += [[(LB_PORT, "/v1/balance", key)] * 25 for key in light_even]
-    even = timed_phase("even", interleave(rng, groups), room=8, concurrency=16, spread=3.0, deadline=12)
+# Each phase is its own fixture, so a grading run of some conditions (confirm) runs only their
+# phases; each has its own seeded generator, so a phase's traffic is the same whichever ran before.
+@pytest.fixture(scope="session")
+def even(keys: Callable[[str, int], list[str]]) -> Keyed:
+    heavy, light = keys("h", 4), keys("l", 4)
+    groups = [[(LB_PORT, "/v1/balance", key)] * HEAVY for key in heavy]
+    groups += [[(LB_PORT, "/v1/balance", key)] * LIGHT for key in light]
+    phase = timed_phase("even", interleave(random.Random(f"{SEED}-even"), groups), room=8, concurrency=16, spread=3.0, deadline=12)
+    return Keyed(phase, heavy, light, HEAVY)
 
+
+@pytest.fixture(scope="session")
+def latency(keys: Callable[[str, int], list[str]]) -> Phase:
     calm = [[(LB_PORT, "/v1/balance", key)] * 10 for key in keys("p", 30)] + [[(LB_PORT, "/healthz", None)] * 300]
-    latency = timed_phase("latency", interleave(rng, calm), room=0, concurrency=4, spread=3.0, deadline=12)
+    return timed_phase("latency", interleave(random.Random(f"{SEED}-latency"), calm), room=0, concurrency=4, spread=3.0, deadline=12)
 
-    heavy_skewed = keys("s", 4)
-    skewed = timed_phase("skewed", skewed_plan(rng, heavy_skewed, 150), room=6, concurrency=12, deadline=12)
 
+@pytest.fixture(scope="session")
+def skewed(keys: Callable[[str, int], list[str]]) -> Keyed:
+    heavy = keys("s", 4)
+    return Keyed(timed_phase("skewed", skewed_plan(random.Random(f"{SEED}-skewed"), heavy, 150), room=6, concurrency=12, deadline=12), heavy)
+
+
+@pytest.fixture(scope="session")
+def forgetting(instance: InstanceContext, even: Keyed, keys: Callable[[str, int], list[str]]) -> Forgetting:
     # the even keys' probes come before the wave, so a window after it no key that sent since
     # holds state: what Redis still has then is what it failed to forget
     probes: list[tuple[str, str, Hit]] = []
     due: list[tuple[float, str, str]] = []
-    for key, hits in even.by_key().items():
+    for key, hits in even.phase.by_key().items():
         first = next((hit for hit in sorted(hits, key=lambda hit: hit.sent + hit.seconds) if hit.status == 429), None)
-        if first is not None and first.retry_after and first.retry_after.isdigit() and int(first.retry_after) <= WINDOW:
+        if key in even.keys and first is not None and first.retry_after and first.retry_after.isdigit() and int(first.retry_after) <= WINDOW:
             due.append((first.sent + first.seconds + int(first.retry_after) + 0.25, key, first.retry_after))
     for when, key, retry_after in sorted(due):
         time.sleep(max(0.0, when - time.monotonic()))
@@ -310,10 +350,12 @@ def run(instance: InstanceContext, redis_guard: None) -> Run:
     drive([(LB_PORT, "/v1/balance", key) for key in wave_keys], concurrency=16, deadline=10)
     wave_end = time.monotonic()
     after_wave = inventory(instance)
-
     time.sleep(max(0.0, wave_end + WINDOW + 1.5 - time.monotonic()))
-    later = inventory(instance)
+    return Forgetting(probes, len(wave_keys), after_wave, inventory(instance))
 
+
+@pytest.fixture(scope="session")
+def outage(instance: InstanceContext, redis_guard: None, keys: Callable[[str, int], list[str]]) -> Outage:
     # a stream of keys well under the limit while Redis freezes (a stalled store: connections
     # hang) for longer than a request may take, then restarts (a crashed one: refused, then back empty)
     outage_keys = keys("o", 3)
@@ -332,15 +374,10 @@ def run(instance: InstanceContext, redis_guard: None) -> Run:
     redis.restart(timeout=1)
     events.append(f"{time.monotonic() - started:.1f}s restarted")
     sender.join(9 + REQUEST_TIMEOUT + 5)
-    outage = Phase("outage", result[0] if result else [], time.monotonic() - started, WINDOW)
+    during = Phase("outage", result[0] if result else [], time.monotonic() - started, WINDOW)
     if not wait_for_redis(instance, 15):
         raise BreakfixError("Redis did not answer PING within 15 s of its restart: the grader cannot go on")
     events.append(f"{time.monotonic() - started:.1f}s answering PING")
     time.sleep(1.5)
-    recovered_keys = keys("r", 2)
-    burst = [(LB_PORT, "/v1/balance", key) for key in recovered_keys for _ in range(150)]
-    recovered = timed_phase("after the restart", burst, room=5, concurrency=16, deadline=10)
-
-    return Run(even, latency, heavy_even, light_even, skewed, heavy_skewed, probes, len(wave_keys), after_wave, later, outage, events, recovered)
-
-
+    burst = [(LB_PORT, "/v1/balance", key) for key in keys("r", 2) for _ in range(150)]
+    return Outage(during, events, timed_phase("after the restart", burst, room=5, concurrency=16, deadline=10))

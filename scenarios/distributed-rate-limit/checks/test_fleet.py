@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 LATENCY_BUDGET = 0.050
 
 
-def test_nginx_spreads_traffic_over_every_replica(instance, run):
+def test_nginx_spreads_traffic_over_every_replica(instance, even):
     """127.0.0.1:8100 is nginx, and each of the three replicas serves a fair share through it"""
     port = urlsplit(instance.entrypoint_url).port
     publisher = instance.publisher_of(port)
@@ -14,7 +14,7 @@ def test_nginx_spreads_traffic_over_every_replica(instance, run):
         f"127.0.0.1:{port} is published by {publisher.name if publisher else 'nothing'}, not the load balancer"
     )
     served = {name: 0 for name in ("api-1", "api-2", "api-3")}
-    answered = [hit for hit in run.even.hits if hit.key and hit.status in (200, 429)]
+    answered = [hit for hit in even.phase.hits if hit.key and hit.status in (200, 429)]
     for hit in answered:
         served[hit.served_by] = served.get(hit.served_by, 0) + 1
     total = len(answered) or 1
@@ -28,12 +28,12 @@ def _quantile(seconds: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
 
 
-def test_limiter_adds_little_latency(run):
+def test_limiter_adds_little_latency(latency):
     """The limiter adds under 50 ms at p99 over /healthz, beyond this machine's own jitter"""
-    broken = run.latency.failures()
+    broken = latency.failures()
     assert not broken, broken
-    limited = [hit.seconds for hit in run.latency.hits if hit.key and hit.status in (200, 429)]
-    plain = [hit.seconds for hit in run.latency.hits if not hit.key and hit.status == 200]
+    limited = [hit.seconds for hit in latency.hits if hit.key and hit.status in (200, 429)]
+    plain = [hit.seconds for hit in latency.hits if not hit.key and hit.status == 200]
     assert limited and plain, f"too few answers to compare latencies ({len(limited)} limited, {len(plain)} /healthz)"
     # A busy machine stretches every request's tail, a limiter's more (it waits on one more
     # process): the budget grows by the jitter /healthz itself shows here (its p99 - p50), which

@@ -4,26 +4,26 @@
 OUTAGE_ANSWER_SECONDS = 1.5
 
 
-def test_redis_forgets_keys_that_stopped_sending(run):
+def test_redis_forgets_keys_that_stopped_sending(contract, forgetting):
     """What the limiter keeps in Redis expires: a window after 300 keys sent once, their state is gone"""
-    after, later = run.inventory_after_wave, run.inventory_later
+    after, later = forgetting.after_wave, forgetting.later
     for seen in (after, later):
         assert "error" not in seen, f"could not read Redis: {seen['error']}"
     assert not after["no_ttl"], f"Redis keys without an expiry (they live forever): {', '.join(after['no_ttl'])}"
-    assert after["max_ttl_ms"] <= 2 * run.window * 1000, (
-        f"a Redis key expires only in {after['max_ttl_ms'] / 1000:.0f} s; the limit needs at most one {run.window} s window of history"
+    assert after["max_ttl_ms"] <= 2 * contract.window * 1000, (
+        f"a Redis key expires only in {after['max_ttl_ms'] / 1000:.0f} s; the limit needs at most one {contract.window} s window of history"
     )
-    allowed = run.wave_keys // 10 + 20
+    allowed = forgetting.wave_keys // 10 + 20
     assert later["records"] <= allowed, (
-        f"{run.window + 1.5:.1f} s after {run.wave_keys} keys sent one request each and stopped, Redis still holds "
+        f"{contract.window + 1.5:.1f} s after {forgetting.wave_keys} keys sent one request each and stopped, Redis still holds "
         f"{later['records']} records in {later['keys']} keys (at most {allowed}): the state of keys that stopped sending stays"
     )
 
 
-def test_redis_outage_fails_open(run):
+def test_redis_outage_fails_open(outage):
     """While Redis is frozen and then restarted, every request still gets a prompt 200 (fail open)"""
-    hits = run.outage.hits
-    timeline = "; ".join(run.outage_events)
+    hits = outage.stream.hits
+    timeline = "; ".join(outage.events)
     unsent = sum(hit.error == "not sent" for hit in hits)
     assert hits and not unsent, (
         f"{unsent} of {len(hits)} requests could not even be sent within the outage run ({timeline}): "
@@ -42,13 +42,13 @@ def test_redis_outage_fails_open(run):
     )
 
 
-def test_limit_returns_after_redis_restart(run):
+def test_limit_returns_after_redis_restart(contract, outage):
     """Once Redis is back (empty), the limit holds again within 2 s"""
-    phase = run.recovered
+    phase = outage.recovered
     broken = phase.failures()
     assert not broken, f"after the Redis restart: {broken}"
     counts = phase.accepted(sorted(phase.by_key()))
-    low, high = round(run.limit * (1 - run.tolerance)), round(run.limit * (1 + run.tolerance))
+    low, high = contract.bounds()
     off = {key: count for key, count in counts.items() if not low <= count <= high}
     assert not off, (
         "1.5 s after Redis answered again, fresh keys sending 150 requests each got "
