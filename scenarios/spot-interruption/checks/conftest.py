@@ -65,8 +65,16 @@ def spot_drain(instance, kube, checkout, http_load) -> SpotDrain:
     """Drain the spot node with 2 minutes' notice while a client probe runs through the Service; then put it back."""
     run = SpotDrain()
     replicas = checkout.deployment().spec.replicas or 0
-    if not wait_for(lambda: len(checkout.ready_pods()) >= max(replicas, 1), SETTLE_SECONDS):
-        run.precondition = f"checkout does not have its {replicas} pod(s) Ready before the drain"
+
+    def settled() -> bool:
+        # the drain starts from a finished rollout: a pod of an older template still terminating (a fix applied a
+        # moment ago, without preStop) would fail requests that have nothing to do with the drain
+        pods = checkout.kube.pods(SELECTOR)
+        leaving = [pod for pod in pods if pod.metadata.deletion_timestamp is not None and pod.status.phase in ("Pending", "Running")]
+        return rolled_out(checkout.deployment()) and not leaving and len(checkout.ready_pods()) >= max(replicas, 1)
+
+    if not wait_for(settled, SETTLE_SECONDS):
+        run.precondition = f"checkout's rollout has not finished with its {replicas} pod(s) Ready before the drain"
         return run
     node = checkout.spot_node()
     outcome: dict = {}
