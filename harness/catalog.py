@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -232,24 +234,63 @@ def load_entry(directory: Path) -> Entry:
     raise BreakfixError(f"{directory}: no scenario.yaml or lab.yaml")
 
 
+EXTRA_PATHS: list[Path] = []  # `--path` options of this command, after BREAKFIX_PATH
+PIN = "entry"  # an external entry's copy inside its instance's state directory
+
+
+def external_bases() -> list[Path]:
+    """Catalog directories beside the built-in one: BREAKFIX_PATH (colon-separated), then `--path`."""
+    listed = [Path(part) for part in os.environ.get("BREAKFIX_PATH", "").split(":") if part]
+    return [path.resolve() for path in [*listed, *EXTRA_PATHS]]
+
+
+def add_path(directory: Path) -> None:
+    """A `--path` directory: it must hold scenarios/ or labs/ (a typo would otherwise add nothing, silently)."""
+    if not any((directory / folder).is_dir() for folder in KIND_DIRS.values()):
+        raise BreakfixError(f"{directory}: no scenarios/ or labs/ in it -- a catalog directory holds those (`breakfix new --dir {directory}` makes one)")
+    EXTRA_PATHS.append(directory)
+
+
+def kind_roots(base: Path | None = None) -> list[tuple[str, Path]]:
+    """(kind, folder) of every place entries are found: the built-in catalog (or `base`), then the external ones."""
+    bases = [base] if base is not None else [content_root(), *external_bases()]
+    return [(kind, directory / folder) for directory in bases for kind, folder in KIND_DIRS.items()]
+
+
 def roots(base: Path | None = None) -> list[Path]:
-    base = base or content_root()
-    return [base / folder for folder in KIND_DIRS.values()]
+    return [root for _, root in kind_roots(base)]
+
+
+def _directories(base: Path | None) -> dict[str, list[Path]]:
+    """Every entry directory by its name (the id), in root order; more than one is a duplicate id."""
+    found: dict[str, list[Path]] = {}
+    for root in roots(base):
+        if root.is_dir():
+            for directory in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
+                if directory not in found.get(directory.name, []):
+                    found.setdefault(directory.name, []).append(directory)
+    return found
+
+
+def _duplicate(entry_id: str, places: list[Path]) -> str:
+    return (f"{places[-1]}: duplicate id {entry_id!r}, also at {', '.join(str(place) for place in places[:-1])} -- "
+            "ids must be unique across the built-in catalog, BREAKFIX_PATH and --path: rename one")
 
 
 def scan(base: Path | None = None) -> tuple[list[Entry], list[str]]:
     """Every valid entry sorted by kind then id, and one error line per invalid one."""
     entries, problems = [], []
-    for root in roots(base):
-        if not root.is_dir():
+    for entry_id, places in _directories(base).items():
+        if len(places) > 1:
+            problems.append(_duplicate(entry_id, places))
             continue
-        for directory in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
-            try:
-                entries.append(load_entry(directory))
-            except BreakfixError as exc:
-                problems.append(str(exc))
-            except Exception as exc:  # noqa: BLE001 -- a bug in validation must not hide the rest of the catalog
-                problems.append(f"{directory}: breakfix could not validate this entry ({type(exc).__name__}: {' '.join(str(exc).split())}) -- a breakfix bug, please report it")
+        directory = places[0]
+        try:
+            entries.append(load_entry(directory))
+        except BreakfixError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 -- a bug in validation must not hide the rest of the catalog
+            problems.append(f"{directory}: breakfix could not validate this entry ({type(exc).__name__}: {' '.join(str(exc).split())}) -- a breakfix bug, please report it")
     return sorted(entries, key=lambda entry: (entry.kind, entry.id)), problems
 
 
@@ -265,13 +306,50 @@ def locate(entry_id: str, base: Path | None = None) -> Path:
     """The directory of the entry called `entry_id`, not validated (lint reads a broken one too)."""
     if not SLUG.match(entry_id):  # also keeps `../x` and 5,000-character ids away from the file system
         raise BreakfixError(f"no scenario or lab named {entry_id!r}: an id is 2-41 lower-case letters, digits and dashes; see `breakfix list`")
-    for root in roots(base):
-        directory = root / entry_id
-        if directory.is_dir():
-            return directory
+    places = [root / entry_id for root in roots(base) if (root / entry_id).is_dir()]
+    if len(places) > 1:
+        raise BreakfixError(_duplicate(entry_id, places))
+    if places:
+        return places[0]
     known = ", ".join(entry.id for entry in scan(base)[0]) or "none"
     raise BreakfixError(f"no scenario or lab named {entry_id!r} (known: {known}); see `breakfix list`")
 
 
 def find(entry_id: str, base: Path | None = None) -> Entry:
+    """The entry called `entry_id`; for an instance of an external entry, the copy it was started from."""
+    if base is None and SLUG.match(entry_id):
+        try:
+            pinned: Path | None = pin_dir(entry_id)
+        except BreakfixError:  # no state dir to read: no instance, so no copy (`show` still works)
+            pinned = None
+        if pinned is not None and any((pinned / name).is_file() for name in MANIFEST_FILES):
+            return load_entry(pinned)
     return load_entry(locate(entry_id, base))
+
+
+def pin_dir(entry_id: str) -> Path:
+    from harness import state
+
+    return state.instance_dir(entry_id) / PIN / entry_id  # a manifest's id names its directory
+
+
+def for_run(target: str) -> Entry:
+    """The entry `start` or `verify` runs: an id, or the path of an entry directory. One outside the built-in
+    catalog (whose installed copy no checkout edit reaches) is copied into its instance's state directory
+    first, and runs and is graded from that copy: editing the source, or the workspace, changes no grade."""
+    path = Path(target)
+    if any((path / name).is_file() for name in MANIFEST_FILES):
+        directory = path.resolve()
+        clash = [root / directory.name for root in roots() if (root / directory.name).is_dir() and (root / directory.name).resolve() != directory]
+        if clash:
+            raise BreakfixError(_duplicate(directory.name, [*clash, directory]))
+    else:
+        directory = locate(target)
+    if directory.resolve().is_relative_to(content_root().resolve()):
+        return load_entry(directory)
+    entry = load_entry(directory)  # refused before anything is copied
+    pinned = pin_dir(entry.id)
+    if pinned.parent.exists():
+        shutil.rmtree(pinned.parent)
+    shutil.copytree(directory, pinned, ignore=shutil.ignore_patterns("__pycache__", ".git"), symlinks=True)
+    return load_entry(pinned)

@@ -192,9 +192,22 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")] = False,
 ) -> None:
     """Hands-on break/fix labs for cloud and infrastructure engineers."""
+    catalog.EXTRA_PATHS.clear()  # `--path` holds for one command (CliRunner runs many in one process)
 
 
 # -- the catalog -----------------------------------------------------------------------------------
+
+def _add_paths(paths: list[Path] | None) -> list[Path] | None:
+    for path in paths or []:
+        try:
+            catalog.add_path(path)
+        except BreakfixError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--path") from None
+    return paths
+
+
+PathOption = Annotated[list[Path] | None, typer.Option("--path", callback=_add_paths, is_eager=True,
+                                                       help="a catalog directory (holding scenarios/, labs/) to add; repeatable; also BREAKFIX_PATH")]
 
 @dataclass(frozen=True)
 class Invalid:
@@ -207,7 +220,7 @@ class Invalid:
 def _invalid_entries(problems: list[str]) -> list[Invalid]:
     """One per problem. Each problem names a file in its entry (the catalog's contract), which is how it
     is matched to its directory; one naming none keeps `?` for id and kind."""
-    directories = [(directory, kind) for kind, root in zip(catalog.KIND_DIRS, catalog.roots(), strict=True) if root.is_dir()
+    directories = [(directory, kind) for kind, root in catalog.kind_roots() if root.is_dir()
                    for directory in root.iterdir() if directory.is_dir()]
     invalid = []
     for problem in problems:
@@ -226,6 +239,7 @@ def list_entries(
     kind: Annotated[str | None, typer.Option(help="scenario or lab")] = None,
     tag: Annotated[str | None, typer.Option(help="only entries with this tag")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable catalog on stdout")] = False,
+    path: PathOption = None,
 ) -> None:
     """Every scenario and lab, with whether this machine meets its requirements. Exit 3 if any entry is invalid."""
     found, problems = catalog.scan()
@@ -293,7 +307,7 @@ def _catalog_table(listed: list[dict[str, Any]], invalid: list[Invalid], width: 
 
 @app.command()
 @friendly
-def show(entry_id: str) -> None:
+def show(entry_id: str, path: PathOption = None) -> None:
     """The manifest and the brief of one scenario or lab."""
     entry = catalog.find(entry_id)
     manifest = entry.manifest
@@ -309,12 +323,14 @@ def show(entry_id: str) -> None:
 @app.command()
 @friendly
 def start(
-    entry_id: str,
+    entry_id: Annotated[str, typer.Argument(help="an id, or the path of an entry directory")],
     baseline: Annotated[bool, typer.Option("--baseline", help="rerun the healthy-system checks even if this machine passed them today")] = False,
+    path: PathOption = None,
 ) -> None:
     """Provision, break, and hand over a scenario (or a lab's workspace)."""
     _sigterm_as_interrupt()
-    lifecycle = new_lifecycle(catalog.find(entry_id), RichReporter())
+    lifecycle = new_lifecycle(catalog.for_run(entry_id), RichReporter())
+    entry_id = lifecycle.entry.id
     started = time.monotonic()
     try:
         lifecycle.start(reuse_baseline=not baseline)
@@ -478,7 +494,7 @@ def _verify_targets(entry_ids: list[str], out: Console) -> tuple[list[Entry], li
         entries, results = [], []
         for entry_id in dict.fromkeys(entry_ids):
             try:
-                entries.append(catalog.find(entry_id))
+                entries.append(catalog.for_run(entry_id))
             except BreakfixError as exc:
                 results.append({"entry": entry_id, "outcome": "invalid", "passed": False, "error": str(exc)})
                 out.print(f"[bold red]invalid[/] {plain(entry_id)}: {plain(exc)}", highlight=False, soft_wrap=True)
@@ -496,16 +512,17 @@ def _verify_targets(entry_ids: list[str], out: Console) -> tuple[list[Entry], li
             results.append({"entry": entry.id, "outcome": "skipped", "passed": False, "reason": reason})
             out.print(f"[yellow]skipped[/] {entry.id}: {plain(reason)}", highlight=False)
         else:
-            runnable.append(entry)
+            runnable.append(catalog.for_run(str(entry.directory)))  # an external one runs from its copy
     return runnable, results
 
 
 @app.command()
 @friendly
 def verify(
-    entry_ids: Annotated[list[str], typer.Argument(help="ids to verify; `all` for every entry")],
+    entry_ids: Annotated[list[str], typer.Argument(help="ids or entry directories to verify; `all` for every entry")],
     fakes: Annotated[bool, typer.Option("--fakes", help="also prove every declared fake fix fails")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout; progress on stderr")] = False,
+    path: PathOption = None,
 ) -> None:
     """Prove entries end to end: healthy passes, broken fails, solution passes, teardown is clean.
     Each entry is proved even after another failed. Exit 0 all pass, 1 one failed, 3 one is invalid or the engine is unreachable."""
@@ -557,6 +574,7 @@ def verify(
 def lint_entries(
     targets: Annotated[list[str], typer.Argument(help="entry directories or catalog ids")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+    path: PathOption = None,
 ) -> None:
     """Everything the catalog and verify would reject, without provisioning: one line per problem, naming
     the file and the field. Exit 0 clean, 1 a problem found, 3 a target that is no entry."""
@@ -632,6 +650,26 @@ def schema_command(kind: Annotated[str, typer.Argument(help="scenario (scenario.
     if kind not in authoring.MODELS:
         raise typer.BadParameter(f"{kind!r}: one of {', '.join(authoring.MODELS)}", param_hint="KIND")
     print(json.dumps(authoring.manifest_schema(kind), indent=2))
+
+
+@app.command("grade")
+@friendly
+def grade_command(
+    lab_id: Annotated[str, typer.Argument(help="the lab whose hidden checks grade the submissions")],
+    submissions: Annotated[list[Path], typer.Argument(help="directories, git repositories or tarballs", exists=True)],
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="parallel gradings (default: what cores and memory allow)")] = None,
+    out: Annotated[Path | None, typer.Option(help="results directory (default ./breakfix-grades/<lab-id>)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="regrade submissions already graded with the same content")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the summary as one JSON document on stdout; progress on stderr")] = False,
+) -> None:
+    """Grade a cohort's lab submissions, each in its own sandbox. Exit 0 all pass, 1 any fails."""
+    from harness.grading import batch_report
+
+    _sigterm_as_interrupt()
+    batch = batch_report.run(catalog.find(lab_id), submissions, jobs=jobs, out=out, force=force, console=errors if as_json else console)
+    if as_json:
+        emit(document("grade", batch.as_dict()))
+    raise typer.Exit(ExitCode.OK if batch.passed else ExitCode.FAILED)
 
 
 @app.command("doctor")
