@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -223,8 +224,7 @@ def _modeline(base: Path, entry_dir: Path, kind: str) -> str:
     if not schema.is_file():
         schema = entry_dir.parent / f"{kind}.schema.json"
         schema.write_text(json.dumps(authoring.manifest_schema(kind), indent=2) + "\n", encoding="utf-8")
-    relative = Path(*[".."] * len(entry_dir.relative_to(base).parts)) / schema.relative_to(base)
-    return f"# yaml-language-server: $schema={relative.as_posix()}"
+    return f"# yaml-language-server: $schema={Path(os.path.relpath(schema, entry_dir)).as_posix()}"
 
 
 def new(kind: str, entry_id: str, base: Path, source: str | None = None) -> Path:
