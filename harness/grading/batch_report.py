@@ -1,0 +1,70 @@
+"""What `breakfix grade` shows: the plan (jobs and why, where results go), a progress bar while the
+workers run, and the summary table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.catalog import Entry
+from harness.grading.batch import Batch, Result, default_jobs, grade_batch
+from harness.output import plain
+
+
+def default_out(entry: Entry) -> Path:
+    return Path.cwd() / "breakfix-grades" / entry.id
+
+
+def run(entry: Entry, paths: list[Path], *, jobs: int | None, out: Path | None, force: bool, console: Console) -> Batch:
+    """Grade the batch with progress on `console`, then print the summary table there."""
+    if jobs is None:
+        jobs, reason = default_jobs(entry)
+        plan = f"{jobs} job(s) ({reason})"
+    else:
+        plan = f"{jobs} job(s) (--jobs)"
+    jobs = max(1, min(jobs, len(paths)))
+    out = (out or default_out(entry)).resolve()
+    console.print(f"grading {len(paths)} submission(s) of {plain(entry.id)} with {plan}; results in {plain(out)}", highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("grading", total=len(paths))
+        running = 0
+
+        def notify(event: str, result: Result | None) -> None:
+            nonlocal running
+            if event == "started":
+                running += 1
+            elif result is not None:
+                running -= 0 if result.cached else 1
+                verdict = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+                cached = " (already graded)" if result.cached else ""
+                progress.console.print(f"  {verdict} {plain(result.submission.name)} {result.seconds:.1f}s{cached}", highlight=False)
+                progress.advance(task)
+            progress.update(task, description=f"grading ({max(running, 0)} running)")
+
+        batch = grade_batch(entry, paths, out=out, jobs=jobs, force=force, notify=notify)
+    console.print(summary_table(batch))
+    passed = sum(1 for result in batch.results if result.passed)
+    console.print(f"{passed} of {len(batch.results)} passed in {batch.seconds:.1f}s; per submission: {plain(out)}/<name>.json and "
+                  f".junit.xml, summary: {plain(out / 'summary.csv')}", highlight=False)
+    return batch
+
+
+def summary_table(batch: Batch) -> Table:
+    table = Table(title=f"breakfix grade: {plain(batch.entry.id)}")
+    table.add_column("submission", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("passed", justify="right")
+    table.add_column("failed conditions", overflow="fold")
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("peak mem", justify="right", no_wrap=True)
+    for result in batch.results:
+        failed = "\n".join(f"{c['id']}: {c.get('message', '')[:160]}" for c in result.failures())
+        peak = f"{result.peak_memory_bytes / 2**20:.0f} MiB" if result.peak_memory_bytes else "-"
+        table.add_row(plain(result.submission.name), "[green]PASS[/]" if result.passed else "[red]FAIL[/]",
+                      f"{result.passed_count()}/{len(result.conditions)}", plain(failed),
+                      f"{result.seconds:.1f}s" + (" (cached)" if result.cached else ""), peak)
+    return table
