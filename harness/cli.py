@@ -672,26 +672,6 @@ def grade_command(
     raise typer.Exit(ExitCode.OK if batch.passed else ExitCode.FAILED)
 
 
-@app.command("grade")
-@friendly
-def grade_command(
-    lab_id: Annotated[str, typer.Argument(help="the lab whose hidden checks grade the submissions")],
-    submissions: Annotated[list[Path], typer.Argument(help="directories, git repositories or tarballs", exists=True)],
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="parallel gradings (default: what cores and memory allow)")] = None,
-    out: Annotated[Path | None, typer.Option(help="results directory (default ./breakfix-grades/<lab-id>)")] = None,
-    force: Annotated[bool, typer.Option("--force", help="regrade submissions already graded with the same content")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="the summary as one JSON document on stdout; progress on stderr")] = False,
-) -> None:
-    """Grade a cohort's lab submissions, each in its own sandbox. Exit 0 all pass, 1 any fails."""
-    from harness.grading import batch_report
-
-    _sigterm_as_interrupt()
-    batch = batch_report.run(catalog.find(lab_id), submissions, jobs=jobs, out=out, force=force, console=errors if as_json else console)
-    if as_json:
-        emit(document("grade", batch.as_dict()))
-    raise typer.Exit(ExitCode.OK if batch.passed else ExitCode.FAILED)
-
-
 @app.command("doctor")
 @friendly
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable findings on stdout")] = False) -> None:
