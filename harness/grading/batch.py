@@ -10,6 +10,7 @@ teardown by label does not find.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -293,10 +294,8 @@ class Workers:
 
 
 def _end(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)  # its own session: the grader and anything it started
-    except ProcessLookupError:
-        pass
 
 
 def teardown_instance(instance: str) -> None:

@@ -62,9 +62,21 @@ def summary_table(batch: Batch) -> Table:
     table.add_column("time", justify="right", no_wrap=True)
     table.add_column("peak mem", justify="right", no_wrap=True)
     for result in batch.results:
-        failed = "\n".join(f"{c['id']}: {c.get('message', '')[:160]}" for c in result.failures())
+        failed = "\n".join(grouped_failures(result))
         peak = f"{result.peak_memory_bytes / 2**20:.0f} MiB" if result.peak_memory_bytes else "-"
         table.add_row(plain(result.submission.name), "[green]PASS[/]" if result.passed else "[red]FAIL[/]",
                       f"{result.passed_count()}/{len(result.conditions)}", plain(failed),
                       f"{result.seconds:.1f}s" + (" (cached)" if result.cached else ""), peak)
     return table
+
+
+def grouped_failures(result: Result, width: int = 160) -> list[str]:
+    """One line per distinct message: a crash fails every check the same way, and one line says so."""
+    by_message: dict[str, list[str]] = {}
+    for condition in result.failures():
+        by_message.setdefault(" ".join(str(condition.get("message", "")).split())[:width], []).append(condition["id"])
+    lines = []
+    for message, ids in by_message.items():
+        named = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
+        lines.append(f"{named}: {message}")
+    return lines
