@@ -25,7 +25,7 @@ def test_the_shape_is_kinds_a_tainted_control_plane_a_general_and_a_tainted_spot
         ("breakfix-control-plane", "control-plane"), ("breakfix-worker", "worker"), ("breakfix-worker2", "worker")]
     assert nodes[0].taints == ("node-role.kubernetes.io/control-plane=:NoSchedule",)
     assert nodes[1].labels == {"breakfix.dev/pool": "general"} and nodes[1].taints == () and nodes[1].memory_budget
-    assert nodes[2].taints == ("breakfix.dev/spot=true:NoSchedule",)
+    assert nodes[2].taints == ("breakfix.dev/spot=true:NoSchedule",) and not nodes[2].memory_budget
     assert unmet(DEFAULT_NEEDS, nodes) == []
 
 
@@ -128,4 +128,4 @@ def test_the_budget_is_laid_again_only_when_free_memory_moved_past_the_tolerance
     assert restarted == []  # within the tolerance: no kubelet restart
     monkeypatch.setattr(offline, "kubelet_view_of_host_memory", lambda: 9 * 1024**3)
     cluster.refresh_budget(lambda _: None)
-    assert restarted == ["breakfix-worker 9216", "breakfix-worker2 9216"]  # both carry the budget (kind's shape)
+    assert restarted == ["breakfix-worker 9216"]  # only the general worker carries the budget

@@ -45,8 +45,12 @@ def shape(name: str = CLUSTER) -> list[Node]:
             nodes.append(Node(f"{name}-control-plane", "control-plane", labels, (CONTROL_PLANE_TAINT,)))
             continue
         workers += 1
-        taints = (spot,) if labels.get(POOL_LABEL) == "spot" else ()
-        nodes.append(Node(f"{name}-worker{workers if workers > 1 else ''}", "worker", labels, taints, memory_budget=True))
+        spot_pool = labels.get(POOL_LABEL) == "spot"
+        # The memory budget is the general pool's only: where kubelets measure the whole machine
+        # (cgroup v1, the offline provider) a budget on the spot worker too would put it under
+        # pressure whenever pod-evictions loads the general one, and evict another scenario's pods.
+        nodes.append(Node(f"{name}-worker{workers if workers > 1 else ''}", "worker", labels, (spot,) if spot_pool else (),
+                          memory_budget=not spot_pool))
     return nodes
 
 
