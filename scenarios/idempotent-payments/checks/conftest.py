@@ -35,10 +35,10 @@ SEED = 20241202
 ACCOUNTS = [f"acct_{number}" for number in range(1001, 1031)]
 LEDGER_URL = "http://127.0.0.1:8091/v1/ledger"
 REPLICAS = ("api-1", "api-2")
-BURST, BURST_PARALLEL, BURST_TIMEOUT, BURST_DEADLINE = 20, 20, 3.0, 15.0
-STORM, STORM_PARALLEL, COPIES, STORM_TIMEOUT, STORM_DEADLINE = 32, 8, 3, 1.0, 25.0
+BURST, BURST_PARALLEL, BURST_TIMEOUT, BURST_DEADLINE = 20, 20, 3.0, 20.0
+STORM, STORM_PARALLEL, COPIES, STORM_TIMEOUT, STORM_DEADLINE = 32, 8, 3, 1.0, 30.0
 KILL_AT = 10  # the storm payment (a slow issuer's) whose charging replica is killed
-SENDER_BUDGET = 15.0  # how long one client keeps retrying one payment
+SENDER_BUDGET = 20.0  # how long one client keeps retrying one payment
 
 
 @dataclass(frozen=True)

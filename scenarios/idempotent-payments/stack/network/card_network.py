@@ -69,12 +69,13 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, {"ok": True})
         elif url.path == "/v1/charges" and "reference" in query:
             with ledger_lock:
-                found = [entry for entry in ledger if entry["reference"] == query["reference"][0]]
+                found = [dict(entry) for entry in ledger if entry["reference"] == query["reference"][0]]
             self.answer(200, {"data": found})
         elif url.path == "/v1/ledger":
             after = int(query.get("after", ["0"])[0])
-            with ledger_lock:
-                self.answer(200, {"data": ledger[after:]})
+            with ledger_lock:  # copies: the answer is written outside the lock, charges never wait for a reader
+                entries = [dict(entry) for entry in ledger[after:]]
+            self.answer(200, {"data": entries})
         else:
             self.answer(404, {"error": "not found"})
 
