@@ -105,5 +105,5 @@ def _secrets(directory: Path) -> Iterator[Problem]:
             for kind, pattern in SECRETS.items():
                 match = pattern.search(line)
                 if match and match.group(0) not in DOCUMENTED_EXAMPLES:
-                    yield Problem(f"{path}:{number}", f"looks like a {kind} -- never check a credential into an entry; "
+                    yield Problem(f"{path}:{number}", f"looks like a credential ({kind}) -- never check a credential into an entry; "
                                                       "generate it at provision or use an obviously fake value")
