@@ -10,8 +10,8 @@ accepted request, so keys that stopped sending cost nothing.
 
 Policy when Redis cannot answer: fail open. The limit protects the API from abuse; refusing
 every customer because the limiter's store is down would make it the outage. A request then
-goes through unlimited, and for a second the limiter does not try Redis again (each try would
-add its timeout to every request).
+goes through unlimited, and for a quarter of a second the limiter does not try Redis again (each
+try would add its timeout to every request).
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ return {0, tonumber(oldest[2]) + window - now_ms}
 
 # How long Redis may take before a request goes on without it, and how long the limiter then
 # leaves Redis alone: a request must never wait long on a dead store, and a busy one (a few ms
-# here; 100 ms and more on a starved 2-core laptop) must not count as dead.
-REDIS_TIMEOUT = 0.5
-BACKOFF_SECONDS = 1.0
+# here; hundreds of ms on a starved 2-core laptop) must not count as dead. The back-off is short:
+# every moment of it is a moment without a limit.
+REDIS_TIMEOUT = 1.0
+BACKOFF_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Limiter:
         except (redis.RedisError, OSError) as exc:
             with self._lock:
                 if time.monotonic() >= self._skip_until:
-                    log.warning("rate limit store unavailable, failing open for %.0f s: %s", BACKOFF_SECONDS, exc)
+                    log.warning("rate limit store unavailable, failing open for %.2f s: %s", BACKOFF_SECONDS, exc)
                 self._skip_until = time.monotonic() + BACKOFF_SECONDS
             return self._without_store()
         if allowed:
