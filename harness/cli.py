@@ -89,6 +89,14 @@ def print_markdown(path: Path) -> None:
     console.print(Markdown(printable(read_text(path))))  # Markdown reads no Rich markup, but would pass escapes through
 
 
+def record_history(what: Callable[[], Any]) -> None:
+    """History is kept beside the instance, never instead of it: a write that fails is one warning line."""
+    try:
+        what()
+    except BreakfixError as exc:
+        errors.print(f"[yellow]warning:[/] {plain(exc)}", highlight=False)
+
+
 # -- errors, interrupts and the JSON document ------------------------------------------------------
 
 class _Run:
@@ -246,12 +254,13 @@ def list_entries(
     entries = [e for e in found if (kind is None or e.kind == kind) and (tag is None or tag in e.manifest.tags)]
     invalid = [bad for bad in _invalid_entries(problems) if kind is None or bad.kind in (kind, "?")]
     machine = findings_for(entries)
+    best = _best_times()
     listed = []
     for entry in entries:
         manifest = entry.manifest
         listed.append({"id": entry.id, "kind": entry.kind, "title": manifest.title, "difficulty": manifest.difficulty,
                        "question": manifest.question, "tags": list(manifest.tags), "requires": list(manifest.requires),
-                       "missing": doctor.unmet(list(manifest.requires), machine)})
+                       "missing": doctor.unmet(list(manifest.requires), machine), "best_seconds": best.get(entry.id)})
     if as_json:
         emit(document("list", {"entries": listed, "invalid": [{"id": bad.id, "kind": bad.kind, "problem": bad.problem} for bad in invalid]}))
     else:
@@ -260,6 +269,17 @@ def list_entries(
             errors.print(f"[bold red]invalid:[/] {plain(bad.problem)}", highlight=False)
     if invalid:
         raise typer.Exit(ExitCode.ERROR)
+
+
+def _best_times() -> dict[str, float]:
+    """Each solved entry's best time; an unreadable history leaves the catalog unmarked, with one warning."""
+    from harness import history
+
+    try:
+        return history.best_times()
+    except BreakfixError as exc:
+        errors.print(f"[yellow]warning:[/] {plain(exc)}", highlight=False)
+        return {}
 
 
 TITLE_MIN, TAGS_MIN = 16, 8
@@ -272,6 +292,8 @@ def _catalog_table(listed: list[dict[str, Any]], invalid: list[Invalid], width: 
     rows: list[dict[str, Text]] = []
     for row in listed:
         ready = Text("✓", "green") if not row["missing"] else Text("✗ " + ", ".join(row["missing"]), "red")
+        if row.get("best_seconds") is not None:  # solved here: the best time, where readiness is read (12 columns: never folded)
+            ready.append(f" best {int(row['best_seconds']) // 60}m{int(row['best_seconds']) % 60:02d}s", "green")
         rows.append({"id": Text(printable(row["id"]), "bold"), "kind": Text(row["kind"]), "q": Text(printable(row["question"])),
                      "level": Text(printable(row["difficulty"])), "ready": ready, "title": Text(printable(row["title"], newlines=False)),
                      "tags": Text(printable(", ".join(row["tags"]), newlines=False), "dim")})
@@ -333,7 +355,10 @@ def start(
     entry_id = lifecycle.entry.id
     started = time.monotonic()
     try:
-        lifecycle.start(reuse_baseline=not baseline)
+        record = lifecycle.start(reuse_baseline=not baseline)
+        from harness import history
+
+        record_history(lambda: history.started(record.entry_id, record.kind, record.started_at, record.handed_over_at))
         console.print(f"[green]ready in {time.monotonic() - started:.1f}s[/] -- the clock is running ({lifecycle.entry.manifest.time_limit} min).")
         _hand_over(lifecycle)
     except KeyboardInterrupt:
@@ -396,6 +421,10 @@ def check(
         try:
             state.record_attempt(record.instance, counts["passed"], counts["failed"] + counts["error"], solved=grade.passed)
             unrecorded = None
+            from harness import history
+
+            failing = {c.id: c.message for c in grade.conditions if c.outcome in ("failed", "error")}
+            record_history(lambda: history.checked(record.entry_id, counts["passed"], counts["failed"] + counts["error"], failing, grade.passed))
         except BreakfixError as exc:
             unrecorded = exc  # the grade was computed: show it, then say it was not recorded
     if as_json:
@@ -417,6 +446,9 @@ def hint() -> None:
     if number is None:
         console.print(f"no more hints ({len(hints)} used). `breakfix solve` shows the reference solution.")
         return
+    from harness import history
+
+    record_history(lambda: history.hinted(record.entry_id))
     console.print(f"[bold]hint {number}/{len(hints)}[/]")
     print_markdown(hints[number - 1])
 
@@ -471,6 +503,9 @@ def stop(force: Annotated[bool, typer.Option(help="forget the instance even if i
         return
     lifecycle.reporter = RichReporter()
     lifecycle.stop()
+    from harness import history
+
+    record_history(lambda: history.stopped(record.entry_id))
     console.print(f"[green]stopped[/] {record.entry_id}: nothing left behind.")
     if stop_emulator_if_unused():
         console.print("stopped the AWS emulator (no instance needs it).")
@@ -567,6 +602,33 @@ def verify(
     if fatal is not None:
         errors.print(f"[bold red]error:[/] {plain(fatal)}", highlight=False)
     raise typer.Exit(ExitCode.ERROR if fatal is not None or counts["invalid"] else ExitCode.OK if passed else ExitCode.FAILED)
+
+
+@app.command("history")
+@friendly
+def history_command(
+    entry_id: Annotated[str | None, typer.Argument(help="only this entry's attempts")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="every attempt as one JSON document on stdout")] = False,
+) -> None:
+    """Every attempt on this machine: when, how it ended, time to solve, hints, checks and what failed."""
+    from harness import history
+
+    found = history.attempts(entry_id)
+    if as_json:
+        emit(document("history", {"attempts": [attempt.as_json() for attempt in found]}))
+        return
+    if not found:
+        console.print("no attempts recorded yet: `breakfix start <id>` begins one.")
+        return
+    table = Table(title="breakfix history", box=None, pad_edge=False, header_style="bold")
+    for column in ("#", "entry", "started", "outcome", "solved in", "hints", "checks", "last failing"):
+        table.add_column(column, overflow="fold")
+    for attempt in found:
+        solved = f"{attempt.solved_after:.0f}s" if attempt.solved_after is not None else "-"
+        last = attempt.checks[-1]["failing"] if attempt.checks else {}
+        table.add_row(str(attempt.id), plain(attempt.entry), time.strftime("%Y-%m-%d %H:%M", time.localtime(attempt.started)), attempt.outcome,
+                      solved, str(attempt.hints), str(len(attempt.checks)), plain(", ".join(last)) or "-")
+    console.print(table)
 
 
 @app.command("lint")

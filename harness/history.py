@@ -1,0 +1,137 @@
+"""Every attempt a learner made, kept across `stop`: a small SQLite database in the state dir.
+
+An attempt runs from the hand-over of `start` to `stop`: its checks (with the conditions that
+failed), its hints, and when it was first solved. Each write is one `BEGIN IMMEDIATE` transaction,
+so concurrent CLI processes (a `check` in one shell, a `hint` in another) queue on SQLite's lock
+instead of losing or corrupting a row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BreakfixError
+from harness.paths import state_dir
+
+FILE = "history.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY, entry TEXT NOT NULL, kind TEXT NOT NULL, started REAL NOT NULL, handed_over REAL,
+    ended REAL, outcome TEXT NOT NULL DEFAULT 'running', solved_after REAL, hints INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS checks (
+    attempt INTEGER NOT NULL REFERENCES attempts(id), at REAL NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL,
+    failing TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_entry ON attempts(entry);
+"""
+
+
+@dataclass
+class Attempt:
+    id: int
+    entry: str
+    kind: str
+    started: float
+    handed_over: float | None
+    ended: float | None
+    outcome: str  # running, solved (stopped after a passing check) or abandoned (stopped without one)
+    solved_after: float | None
+    hints: int
+    checks: list[dict[str, Any]] = field(default_factory=list)  # {at, passed, failed, failing: [condition: message]}
+
+    def as_json(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items()}
+
+
+def path() -> Path:
+    return state_dir() / FILE
+
+
+@contextmanager
+def _transaction(database: Path | None = None) -> Iterator[sqlite3.Connection]:
+    try:
+        with closing(sqlite3.connect(database or path(), timeout=30, isolation_level=None)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise BreakfixError(f"{database or path()}: the attempt history cannot be written ({exc})") from None
+
+
+def _open(connection: sqlite3.Connection, entry: str) -> int | None:
+    row = connection.execute("SELECT id FROM attempts WHERE entry = ? AND ended IS NULL ORDER BY id DESC LIMIT 1", (entry,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _close(connection: sqlite3.Connection, attempt: int, at: float) -> None:
+    connection.execute("UPDATE attempts SET ended = ?, outcome = CASE WHEN solved_after IS NULL THEN 'abandoned' ELSE 'solved' END "
+                       "WHERE id = ?", (at, attempt))
+
+
+def started(entry: str, kind: str, at: float, handed_over: float | None) -> int:
+    """A new attempt; one of the same entry still open (a start over it, a crash) ends abandoned or solved."""
+    with _transaction() as connection:
+        previous = _open(connection, entry)
+        if previous is not None:
+            _close(connection, previous, time.time())
+        cursor = connection.execute("INSERT INTO attempts (entry, kind, started, handed_over) VALUES (?, ?, ?, ?)", (entry, kind, at, handed_over))
+        return int(cursor.lastrowid or 0)
+
+
+def checked(entry: str, passed: int, failed: int, failing: dict[str, str], solved: bool, at: float | None = None) -> None:
+    at = time.time() if at is None else at
+    with _transaction() as connection:
+        attempt = _open(connection, entry)
+        if attempt is None:
+            return  # started before history was kept
+        connection.execute("INSERT INTO checks VALUES (?, ?, ?, ?, ?)", (attempt, at, passed, failed, json.dumps(failing)))
+        if solved:
+            connection.execute("UPDATE attempts SET solved_after = ? - COALESCE(handed_over, started) WHERE id = ? AND solved_after IS NULL",
+                               (at, attempt))
+
+
+def hinted(entry: str) -> None:
+    with _transaction() as connection:
+        connection.execute("UPDATE attempts SET hints = hints + 1 WHERE id = ?", (_open(connection, entry),))
+
+
+def stopped(entry: str, at: float | None = None) -> None:
+    with _transaction() as connection:
+        attempt = _open(connection, entry)
+        if attempt is not None:
+            _close(connection, attempt, time.time() if at is None else at)
+
+
+def attempts(entry: str | None = None) -> list[Attempt]:
+    """Every attempt, oldest first, with its checks."""
+    if not path().is_file():
+        return []
+    with _transaction() as connection:
+        where, args = ("WHERE entry = ?", (entry,)) if entry else ("", ())
+        rows = connection.execute(f"SELECT id, entry, kind, started, handed_over, ended, outcome, solved_after, hints FROM attempts {where} ORDER BY id", args)
+        found = [Attempt(*row) for row in rows.fetchall()]
+        for attempt in found:
+            attempt.checks = [{"at": at, "passed": passed, "failed": failed, "failing": json.loads(failing)} for at, passed, failed, failing in
+                              connection.execute("SELECT at, passed, failed, failing FROM checks WHERE attempt = ? ORDER BY rowid", (attempt.id,))]
+        return found
+
+
+def best_times() -> dict[str, float]:
+    """Each solved entry's fastest time to solve, in seconds."""
+    best: dict[str, float] = {}
+    for attempt in attempts():
+        if attempt.solved_after is not None:
+            best[attempt.entry] = min(best.get(attempt.entry, attempt.solved_after), attempt.solved_after)
+    return best
