@@ -293,7 +293,8 @@ def _catalog_table(listed: list[dict[str, Any]], invalid: list[Invalid], width: 
     for row in listed:
         ready = Text("✓", "green") if not row["missing"] else Text("✗ " + ", ".join(row["missing"]), "red")
         if row.get("best_seconds") is not None:  # solved here: the best time, where readiness is read (12 columns: never folded)
-            ready.append(f" best {int(row['best_seconds']) // 60}m{int(row['best_seconds']) % 60:02d}s", "green")
+            minutes, seconds = divmod(round(row["best_seconds"]), 60)  # as `history` rounds it
+            ready.append(f" best {minutes}m{seconds:02d}s", "green")
         rows.append({"id": Text(printable(row["id"]), "bold"), "kind": Text(row["kind"]), "q": Text(printable(row["question"])),
                      "level": Text(printable(row["difficulty"])), "ready": ready, "title": Text(printable(row["title"], newlines=False)),
                      "tags": Text(printable(", ".join(row["tags"]), newlines=False), "dim")})
