@@ -47,8 +47,9 @@ def _fault_union() -> Any:
     for kind, cls in fault_classes().items():
         name = "".join(part.capitalize() for part in kind.split("-")) + "Fault"
         required = any(field.is_required() for field in cls.Params.model_fields.values())
-        params = (cls.Params, ...) if required else (cls.Params, Field(default_factory=dict))
-        variants.append(create_model(name, __doc__=_doc(cls), kind=(Literal[kind], ...), params=params))  # type: ignore[call-overload]
+        literal: Any = Literal[kind]  # a type made at run time: typed Any for the checker
+        fields: dict[str, Any] = {"kind": (literal, ...), "params": (cls.Params, ...) if required else (cls.Params, Field(default_factory=dict))}
+        variants.append(create_model(name, __doc__=_doc(cls), **fields))
     return Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007 -- built at run time
 
 
@@ -57,8 +58,9 @@ def manifest_schema(kind: str) -> dict[str, Any]:
     model = MODELS[kind]
     if kind == "scenario":
         faults = model.model_fields["faults"]
-        model = create_model("ScenarioManifest", __base__=ScenarioManifest,
-                             faults=(list[_fault_union()], Field(min_length=1, description=faults.description)))  # type: ignore[valid-type]
+        union: Any = _fault_union()
+        override: dict[str, Any] = {"faults": (list[union], Field(min_length=1, description=faults.description))}
+        model = create_model("ScenarioManifest", __base__=ScenarioManifest, **override)
     schema = model.model_json_schema()
     schema["title"] = FILES[kind]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -120,7 +122,7 @@ def _settle_conditions() -> list[str]:
             for call in ast.walk(tree):
                 if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "Readiness" and call.args and isinstance(call.args[0], ast.Constant):
                     bound = next((ast.literal_eval(keyword.value) for keyword in call.keywords if keyword.arg == "timeout"), "default")
-                    rows.append(f"| `{name}` | waiting for {call.args[0].value} | {bound} |")
+                    rows.append(f"| `{name}` | waiting for {call.args[0].value!s} | {bound} |")
     return rows
 
 
