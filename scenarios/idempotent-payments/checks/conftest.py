@@ -109,7 +109,8 @@ class Run:
     replicas: dict[str, str]  # the replicas' IP addresses -> their service names
 
     def charges_by_replica(self) -> Counter[str]:
-        return Counter(self.replicas.get(entry.get("caller", ""), "another caller") for entry in self.ledger)
+        """Who made the burst's charges (the burst comes before the kill)."""
+        return Counter(self.replicas.get(entry.get("caller", ""), "another caller") for entry in self.burst_executions())
 
     def executions(self, payment: Payment) -> list[dict]:
         return [entry for entry in self.ledger if entry["account"] == payment.account and entry["description"] == payment.description]

@@ -8,7 +8,7 @@ from collections import Counter
 # does not fall when the machine is busy. The burst sends 20 distinct payments at once to a
 # 1.5 s issuer: the broken release has them all in flight together (~20), one database-wide lock 1.
 MIN_IN_FLIGHT = 5  # a quarter of the broken release's
-MIN_SHARE = 0.2  # of the run's charges, per replica (round robin gives each about half)
+MIN_SHARE = 0.25  # of the burst's charges, per replica (round robin gives each about half)
 
 
 def every_sent(run) -> list:
@@ -129,9 +129,8 @@ def test_throughput_holds(run):
 
 def test_both_replicas_serve(run):
     """Both API replicas serve a fair share of the payments"""
-    # counted from the card network's side (who made each charge), so a slow answer that a client gave
-    # up on still counts for the replica that did the work; over the whole run, so the killed
-    # replica's restart and a moment out of nginx's rotation do not decide it
+    # counted from the card network's side (who made each of the burst's charges), so a slow answer
+    # that a client gave up on still counts for the replica that did the work
     charges = run.charges_by_replica()
     total = sum(charges.values()) or 1
     shares = ", ".join(f"{name} {charges[name] * 100 // total}%" for name in ("api-1", "api-2"))
