@@ -2,8 +2,8 @@
 
 `verify --fakes` proves pod-evictions and spot-interruption on a real cluster: kind where its
 binary is, else the offline provider (host processes built from the Go module proxy: CI's
-machines), else BREAKFIX_K8S_PROVIDER's. They skip, with the provider's own reason, only where no
-provider can run. The cluster tests show what the scenarios rely on: kind's node shape, a NodePort
+machines), else BREAKFIX_K8S_PROVIDER's. They run only with BREAKFIX_E2E_KUBERNETES=1 (CI cannot
+afford a cold build) and then skip, with the provider's own reason, only where no provider can run. The cluster tests show what the scenarios rely on: kind's node shape, a NodePort
 on 127.0.0.1 reaching pods on both workers through kube-proxy, `kubectl logs`/`exec` with the
 printed kubeconfig, and a namespace torn down to the API's 404. The kind-specific failure paths
 run where kind is missing, by asking for kind.
@@ -28,7 +28,7 @@ from harness.runtime.kubernetes.cluster import shape
 from harness.runtime.kubernetes.common import kubeconfig_path
 from harness.runtime.kubernetes.providers import kind as kind_provider
 
-KIND_SCENARIOS = ["pod-evictions", "spot-interruption"]
+KIND_SCENARIOS = ["pod-evictions", "spot-interruption", "cache-rollout"]
 PROVIDER = providers.select()
 
 
@@ -40,8 +40,12 @@ def provider_problem() -> str | None:
     return "; ".join(problems) or None
 
 
-PROBLEM = provider_problem()
-needs_cluster = pytest.mark.skipif(PROBLEM is not None, reason=f"no Kubernetes provider can run here ({PROVIDER.provider}): {PROBLEM}")
+# Opt-in: a cold build of the offline provider's binaries takes 15-60 min on our 2-core machines and
+# pod-evictions' verify --fakes another ~30 min, far past CI's 30-minute budget (measured in stop 19).
+OPT_IN = "BREAKFIX_E2E_KUBERNETES"
+PROBLEM = (provider_problem() if os.environ.get(OPT_IN) == "1"
+           else f"set {OPT_IN}=1 to build/create a real cluster and verify the Kubernetes scenarios on it")
+needs_cluster = pytest.mark.skipif(PROBLEM is not None, reason=f"no Kubernetes cluster for this run ({PROVIDER.provider}): {PROBLEM}")
 KIND_MISSING = "; ".join(kind_provider.tool_problems()) or None
 
 
