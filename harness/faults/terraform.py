@@ -53,7 +53,7 @@ class _Apply(Fault[ApplyParams]):
 
     def revert(self, ctx: FaultContext) -> None:
         terraform: TerraformRuntime = ctx.runtime("terraform")
-        terraform.run(self.params.run).kill()
+        terraform.background_run(self.params.run).kill()
         lock_id = self._still_locked_by_us(ctx)
         if lock_id:
             terraform.must(terraform.stack_dir, "force-unlock", "-force", lock_id, workspace=self.params.workspace)
@@ -81,7 +81,7 @@ class RunningApply(_Apply):
 
     def inject(self, ctx: FaultContext) -> None:
         terraform: TerraformRuntime = ctx.runtime("terraform")
-        if self._still_locked_by_us(ctx) and terraform.run(self.params.run).alive():
+        if self._still_locked_by_us(ctx) and terraform.background_run(self.params.run).alive():
             return
         _, lock_id = self._start(terraform)
         ctx.save(self.key, {"lock_id": lock_id})

@@ -295,7 +295,8 @@ class TerraformRuntime:
             return f"terraform plan on {workspace} wants changes: {plan_summary(result)}"
         return f"terraform plan on {workspace} fails: {last_error(result)}"
 
-    def run(self, name: str) -> Run:
+    def background_run(self, name: str) -> Run:
+        """The record (pid, log, exit code) of the background apply started as `name`, whether or not it ran."""
         return Run(self.home / "runs" / name)
 
     def runs(self) -> list[Run]:
@@ -304,7 +305,7 @@ class TerraformRuntime:
 
     def start_apply(self, name: str, workspace: str, args: list[str]) -> Run:
         """`terraform apply -json <args>` from a fresh checkout of the learner's project, in the background."""
-        run = self.run(name)
+        run = self.background_run(name)
         run.kill()
         if run.directory.exists():
             shutil.rmtree(run.directory)

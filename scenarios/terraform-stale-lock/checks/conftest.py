@@ -11,7 +11,7 @@ def workspaces():
 @pytest.fixture(scope="session")
 def colleague_run(terraform):
     """The colleague's apply: the run named by the terraform-running-apply fault in scenario.yaml."""
-    return terraform.run("colleague-staging")
+    return terraform.background_run("colleague-staging")
 
 
 @pytest.fixture(scope="session")
