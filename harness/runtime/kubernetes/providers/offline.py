@@ -40,10 +40,12 @@ from typing import IO, Any
 
 import yaml
 
+from harness import procs
 from harness.errors import BreakfixError
 from harness.runtime.kubernetes.cluster import Node, shape
 from harness.runtime.kubernetes.common import CLUSTER, Progress, cache_root, content_root, run, stream
 from harness.runtime.kubernetes.kubelet import kubelet_settings, kubelet_view_of_host_memory, merge_kubelet_config
+from harness.timing import wait_until
 
 K8S_VERSION = "v1.34.4"  # the release scripts/k8s-offline.sh builds by default (infra/k8s/go.mod)
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.1"  # what kubeadm 1.34 names; containerd's sandbox_image
@@ -504,15 +506,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         return self._api_get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
 
     def _wait(self, predicate: Any, seconds: float, failure: str, log: str) -> None:
-        deadline = time.monotonic() + seconds
-        while not predicate():
+        def ready() -> bool:
+            if predicate():
+                return True
             # started by this process: gone or a zombie is dead (its cmdline can read empty while it execs)
-            dead = [name for name, pid in self._pids().items() if _state(pid) in ("", "Z")]
-            if dead or time.monotonic() > deadline:
-                tail = self._log_tail(dead[0] if dead else log)
-                raise BreakfixError(f"{failure}" + (f" ({', '.join(dead)} exited)" if dead else f" within {seconds:.0f}s")
-                                    + f"; end of {dead[0] if dead else log}.log:\n{tail}")
-            time.sleep(0.5)
+            dead = [name for name, pid in self._pids().items() if procs.is_zombie(pid)]
+            if dead:  # no use waiting out the bound for a component that will never answer
+                raise BreakfixError(f"{failure} ({', '.join(dead)} exited); end of {dead[0]}.log:\n{self._log_tail(dead[0])}")
+            return False
+
+        if not wait_until(ready, seconds, every=0.5):
+            raise BreakfixError(f"{failure} within {seconds:.0f}s; end of {log}.log:\n{self._log_tail(log)}")
 
     def _log_tail(self, name: str, lines: int = 15) -> str:
         try:
@@ -623,15 +627,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     def _stop(self, pid: int | None, sig: signal.Signals = signal.SIGTERM, grace: float = 10) -> None:
         if pid is None or not (self._alive(pid) or sig == signal.SIGKILL):
             return
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
-            os.kill(pid, signal.SIGKILL)
+        procs.terminate(pid, lambda: procs.is_zombie(pid), grace=None if sig == signal.SIGKILL else grace, timeout=grace)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # our own child when created by this process
 
@@ -640,13 +636,6 @@ def _taint(text: str) -> dict[str, str]:
     key_value, _, effect = text.rpartition(":")
     key, _, value = key_value.partition("=")
     return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -674,8 +663,8 @@ def _kill_cgroup_tree(root: str) -> None:
         base = CGROUP / controller / root.lstrip("/")
         if not base.is_dir():
             continue
-        for procs in base.rglob("cgroup.procs"):
-            for pid in procs.read_text().split():
+        for members in base.rglob("cgroup.procs"):
+            for pid in members.read_text().split():
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
 
