@@ -27,6 +27,7 @@ from pydantic import (
 from harness import registry
 from harness.errors import BreakfixError
 from harness.loopback import loopback_port
+from harness.sizes import SIZE, size_bytes
 from harness.validation import problems
 
 Difficulty = Literal["easy", "medium", "hard"]
@@ -394,10 +395,16 @@ class ScenarioManifest(Manifest):
         return self
 
 
+def _docker_size(value: str) -> str:
+    size_bytes(value)  # the one reading the sandbox applies; its ValueError is the field's message
+    return value
+
+
 class SandboxLimits(Strict):
     """Limits of every sandbox run of a lab's learner code; a check may override them per call."""
 
-    memory: str = Field(default="256m", pattern=r"^\d+[kmg]$", description="docker size, e.g. 256m")
+    memory: Annotated[str, AfterValidator(_docker_size)] = Field(default="256m", description="docker size, e.g. 256m",
+                                                                        json_schema_extra={"pattern": SIZE.pattern})
     cpus: float = Field(default=1, gt=0, le=8)
     pids: int = Field(default=64, ge=8, le=4096)
     seconds: float = Field(default=60, gt=0, le=1800, description="wall-clock limit of one run")

@@ -33,7 +33,7 @@ class FaultParams(NoBoolNumbers):  # `timeout: true` is not a number of seconds
 def size_at_least(minimum: str) -> AfterValidator:
     """For a parameter typed `Annotated[str, size_at_least("6m")]`: a docker size such as 64m, refused
     below `minimum` (a smaller one cannot do what the fault means)."""
-    from harness.runtime.compose import size_bytes
+    from harness.sizes import size_bytes
 
     def check(value: str) -> str:
         with suppress(ValueError):

@@ -18,8 +18,8 @@ from harness import agents
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
 from harness.images import BASE_IMAGE
-from harness.runtime.compose import size_bytes
 from harness.runtime.docker import remove_container
+from harness.sizes import size_bytes
 
 AGENT_DIR = "/opt/breakfix"  # where a helper container finds its agent (harness/agents, bound read-only)
 

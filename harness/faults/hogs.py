@@ -16,7 +16,7 @@ from pydantic import Field
 from harness.agents import DIRECTORY as AGENTS
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register, size_at_least
-from harness.runtime.compose import size_bytes
+from harness.sizes import size_bytes
 
 
 class HogParams(FaultParams):

@@ -15,22 +15,13 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import BreakfixError
 from harness.manifest import NoBoolNumbers, describe, load_yaml
+from harness.sizes import size_bytes
 
 # host_ip:host_port:container_port[/proto]; the host ip is mandatory so nothing listens beyond loopback
 PORT = re.compile(r"^(?P<ip>[0-9.]+):(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
-SIZE = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)  # whole bytes, k, m or g: what compose and `docker run` take
 DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$|^0$")
 # a service name is a container name and a DNS alias; a named volume is an engine object name
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
-
-
-def size_bytes(size: str) -> int:
-    """A docker size (128m, 1g, 4096) in bytes, as the engine reads it; ValueError for anything else."""
-    if not SIZE.match(size):
-        raise ValueError(f"{size!r} is not a size like 128m")
-    from docker.utils import parse_bytes  # the SDK's own reading; imported here, not when a catalog loads
-
-    return int(parse_bytes(size))
 
 
 def parse_volume(spec: str) -> tuple[str, str, str]:

@@ -23,7 +23,8 @@ from docker.models.containers import Container
 from harness.errors import BreakfixError
 from harness.runtime import Progress
 from harness.runtime.common import INSTANCE_LABEL, SERVICE_LABEL, port_is_free
-from harness.runtime.compose import Service, Stack, parse_duration, size_bytes
+from harness.runtime.compose import Service, Stack, parse_duration
+from harness.sizes import size_bytes
 from harness.timing import wait_until
 
 if TYPE_CHECKING:

@@ -37,7 +37,6 @@ from harness.errors import BreakfixError
 from harness.images import BASE_IMAGE
 from harness.paths import state_dir
 from harness.runtime.common import INSTANCE_LABEL
-from harness.runtime.compose import size_bytes
 from harness.runtime.docker import DockerRuntime, connect, remove_container
 from harness.runtime.sandbox_results import (
     OUTPUT_LIMIT,
@@ -50,6 +49,7 @@ from harness.runtime.sandbox_results import (
     result_from_report,
     strip_report,
 )
+from harness.sizes import size_bytes
 from harness.timing import wait_until
 
 # where the agents are bound: /breakfix is on a grader script's PYTHONPATH (breakfix_findings)

@@ -35,6 +35,7 @@ LAYERS = {
     "harness.procs": 10,
     "harness.agents": 5,  # run inside containers: the standard library only (tests/unit/test_agents.py)
     "harness.timing": 5,
+    "harness.sizes": 5,
     "harness.output": 5,
     "harness.paths": 5,
     "harness.errors": 0,
