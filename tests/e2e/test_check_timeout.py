@@ -34,9 +34,9 @@ def test_quick():
     """A quick condition"""
 
 
-def test_sleeps(lab):
+def test_sleeps(instance):
     """The workspace holds no file named hang"""
-    while (lab.workspace / "hang").exists():
+    while (instance.workspace / "hang").exists():
         time.sleep(0.1)
 ''',
     "solution/answer.py": "ANSWER = 42\n",
