@@ -632,6 +632,24 @@ def history_command(
     console.print(table)
 
 
+@app.command("report")
+@friendly
+def report_command(
+    attempt: Annotated[int | None, typer.Option("--attempt", min=1, help="the attempt's # in `breakfix history` (default: the latest)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the draft to this file instead of stdout")] = None,
+) -> None:
+    """A blameless postmortem draft in Markdown from an attempt's recorded timeline; root cause and fix are yours to write.
+    Exit 3 when nothing is recorded or there is no such attempt."""
+    from harness import postmortem
+
+    text = postmortem.for_attempt(attempt)
+    if out is None:
+        print(text, end="")
+        return
+    out.write_text(text, encoding="utf-8")
+    errors.print(f"wrote {plain(out)}: fill in the parts marked ✍", highlight=False)
+
+
 @app.command("lint")
 @friendly
 def lint_entries(

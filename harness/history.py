@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE TABLE IF NOT EXISTS checks (
     attempt INTEGER NOT NULL REFERENCES attempts(id), at REAL NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL,
     failing TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hints (attempt INTEGER NOT NULL REFERENCES attempts(id), at REAL NOT NULL, number INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS attempts_entry ON attempts(entry);
 """
 
@@ -44,6 +45,8 @@ class Attempt:
     solved_after: float | None
     hints: int
     checks: list[dict[str, Any]] = field(default_factory=list)  # {at, passed, failed, failing: [condition: message]}
+    # {at, number}; a database from before hints had times holds only the count, so this may be shorter than `hints`
+    hints_taken: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {key: value for key, value in vars(self).items()}
@@ -102,9 +105,14 @@ def checked(entry: str, passed: int, failed: int, failing: dict[str, str], solve
                                (at, attempt))
 
 
-def hinted(entry: str) -> None:
+def hinted(entry: str, at: float | None = None) -> None:
+    at = time.time() if at is None else at
     with _transaction() as connection:
-        connection.execute("UPDATE attempts SET hints = hints + 1 WHERE id = ?", (_open(connection, entry),))
+        attempt = _open(connection, entry)
+        if attempt is None:
+            return
+        connection.execute("UPDATE attempts SET hints = hints + 1 WHERE id = ?", (attempt,))
+        connection.execute("INSERT INTO hints SELECT id, ?, hints FROM attempts WHERE id = ?", (at, attempt))
 
 
 def stopped(entry: str, at: float | None = None) -> None:
@@ -125,6 +133,8 @@ def attempts(entry: str | None = None) -> list[Attempt]:
         for attempt in found:
             attempt.checks = [{"at": at, "passed": passed, "failed": failed, "failing": json.loads(failing)} for at, passed, failed, failing in
                               connection.execute("SELECT at, passed, failed, failing FROM checks WHERE attempt = ? ORDER BY rowid", (attempt.id,))]
+            attempt.hints_taken = [{"at": at, "number": number} for at, number in
+                                   connection.execute("SELECT at, number FROM hints WHERE attempt = ? ORDER BY rowid", (attempt.id,))]
         return found
 
 
