@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.catalog import Entry
+
+# A suite started in the background by a non-interactive shell inherits SIGINT ignored, and an ignored
+# signal stays ignored across exec: every `breakfix` the Ctrl-C tests start would shrug off their SIGINT.
+# A handled signal is reset to the default on exec, so the children see what a terminal gives them.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def docker_engine_problem() -> str | None:
