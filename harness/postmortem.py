@@ -76,9 +76,11 @@ def _failing(failing: dict[str, str]) -> list[str]:
 def events(attempt: Attempt, hints: list[str]) -> list[tuple[float, list[str]]]:
     """The timeline: (when, its lines), in the order things happened; a check and a hint at the same
     second keep the order they were recorded in (checks first is arbitrary but stable)."""
-    found: list[tuple[float, int, list[str]]] = [(attempt.started, 0, ["attempt started: provisioning, then the fault is injected"])]
+    scenario = attempt.kind == "scenario"  # a lab hands over a starter to complete, not a broken system
+    begun = "provisioning, then the fault is injected" if scenario else "the workspace is prepared"
+    found: list[tuple[float, int, list[str]]] = [(attempt.started, 0, [f"attempt started: {begun}"])]
     if attempt.handed_over is not None:
-        found.append((attempt.handed_over, 1, ["handed over, broken: the clock starts"]))
+        found.append((attempt.handed_over, 1, [f"handed over{', broken' if scenario else ''}: the clock starts"]))
     solved = False
     for index, check in enumerate(attempt.checks, 1):
         total = check["passed"] + check["failed"]
@@ -134,7 +136,8 @@ def draft(attempt: Attempt, hints: list[str] | None = None, title: Callable[[str
         "",
         "## Summary",
         "",
-        f"The system was handed over broken at {_utc(attempt.handed_over or start)}. "
+        (f"The system was handed over broken at {_utc(attempt.handed_over or start)}. " if attempt.kind == "scenario"
+         else f"The workspace was handed over at {_utc(attempt.handed_over or start)}. ")
         + (f"The first check found {failing_checks[0]['failed']} failing condition(s). " if failing_checks else "")
         + f"After {len(attempt.checks)} check(s) and {attempt.hints} hint(s) the attempt was {_outcome(attempt)}.",
         "",

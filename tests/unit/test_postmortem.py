@@ -90,9 +90,10 @@ def test_an_unsolved_attempt_and_hints_of_an_entry_that_is_gone() -> None:
     history.hinted("gone", at=START + 5)
     history.stopped("gone", at=START + 65)
     draft = postmortem.draft(history.attempts()[-1], [], title=lambda entry: entry)
-    assert timeline(draft)[1:] == ["- **00:00:00 UTC** (+0m00s) handed over, broken: the clock starts",
-                                   "- **00:00:05 UTC** (+0m05s) hint 1 taken",
-                                   "- **00:01:05 UTC** (+1m05s) stopped: abandoned"]
+    assert timeline(draft) == ["- **00:00:00 UTC** (+0m00s) attempt started: the workspace is prepared",
+                               "- **00:00:00 UTC** (+0m00s) handed over: the clock starts",
+                               "- **00:00:05 UTC** (+0m05s) hint 1 taken",
+                               "- **00:01:05 UTC** (+1m05s) stopped: abandoned"]
     assert "abandoned after 1m05s, never solved" in draft
     assert "No check was run" in section(draft, "Detection")
 
