@@ -11,7 +11,8 @@ Fixtures (the grading plugin provides them; ask for them by name, import nothing
                       (.id, .directory: the installed copy of the entry, e.g. its solution/),
                       .workspace, .entrypoint_url, .container(service), .container_name(service),
                       .exec(service, command) -> (exit code, output), .processes(service) (`docker
-                      top`, no exec), .publisher_of(host_port)
+                      top`, no exec), .publisher_of(host_port), .load_balancer_problem(service)
+                      (None, or why the entrypoint is not that service's), .stopped(service)
     host(service)     a testinfra host on that service's container
     inspect(service)  `docker inspect` of that service's container, fresh on every call
     http_load         the bounded, loopback-only HTTP load probe (below)

@@ -16,6 +16,7 @@ import pytest
 from docker.models.containers import Container
 
 from harness.catalog import Entry
+from harness.loopback import loopback_port
 from harness.runtime.docker import DockerRuntime
 
 if TYPE_CHECKING:
@@ -74,6 +75,23 @@ class InstanceContext:
             if any(port.get("PublicPort") == host_port for port in summary.get("Ports", [])):
                 return self.docker.client.containers.get(summary["Id"])
         return None
+
+    def load_balancer_problem(self, service: str = "lb") -> str | None:
+        """None when 127.0.0.1:<the entrypoint's port> is published by `service`'s container (the stack's
+        load balancer); otherwise the one line a learner reads: nothing publishes it, or who does."""
+        port = loopback_port(self.entrypoint_url)
+        publisher = self.publisher_of(port)
+        if publisher is None:
+            return f"nothing publishes 127.0.0.1:{port}: is the load balancer running?"
+        expected = self.container_name(service)
+        if publisher.name != expected:
+            return f"127.0.0.1:{port} is published by {publisher.name}, not the load balancer {expected}"
+        return None
+
+    def stopped(self, service: str) -> str | None:
+        """None while the service's container runs (and is not paused); otherwise its engine status."""
+        state = self.container(service).attrs["State"]
+        return None if state["Running"] and not state["Paused"] else str(state["Status"])
 
 
 CONTEXT = pytest.StashKey[InstanceContext]()
