@@ -1,4 +1,5 @@
-"""Shared test setup: an isolated state dir per test, and skipping Docker tests with a reason."""
+"""Shared test setup: an isolated state dir per test, skipping Docker tests with a reason, and keeping
+tests that provision the same fixed resources on one pytest-xdist worker."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ _ENGINE_PROBLEM: list[str | None] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    group_by_shared_resources(items)
     docker_items = [item for item in items if item.get_closest_marker("docker")]
     if not docker_items:
         return
@@ -41,6 +43,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason=f"no Docker engine: {_ENGINE_PROBLEM[0]}")
         for item in docker_items:
             item.add_marker(skip)
+
+
+def group_by_shared_resources(items: list[pytest.Item]) -> None:
+    """An entry's containers, names and published ports are fixed, and the AWS emulator is one per machine,
+    so two tests provisioning the same one at once would tear down each other's stack. Tests that share a
+    resource (`@pytest.mark.uses(...)`), directly or through a third test, get one xdist_group and so run one
+    after another on one worker under `--dist loadgroup`; a Docker test that declares nothing is kept with its
+    module, the safe default; everything else spreads freely over the workers."""
+    parent: dict[str, str] = {}
+
+    def root(resource: str) -> str:
+        while parent.setdefault(resource, resource) != resource:
+            resource = parent[resource]
+        return resource
+
+    claims: list[tuple[pytest.Item, list[str]]] = []
+    for item in items:
+        resources = [str(name) for marker in item.iter_markers("uses") for name in marker.args]
+        if not resources and item.get_closest_marker("docker"):
+            resources = [f"module {item.module.__name__ if item.module else item.nodeid}"]
+        if resources:
+            for other in resources[1:]:
+                parent[root(other)] = root(resources[0])
+            claims.append((item, resources))
+    for item, resources in claims:
+        item.add_marker(pytest.mark.xdist_group(root(resources[0])))
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pytest
 from harness import catalog
 from harness.runtime.docker import DockerRuntime
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("502-storm")]
 SCENARIO = "502-storm"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from harness.runtime.docker import DockerRuntime
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("alert-dedup")]
 
 
 def test_verify_json_of_a_real_lab_beside_an_unknown_id() -> None:

@@ -35,6 +35,7 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.skipif(compose_command() is None, reason="no docker compose / docker-compose on this machine"),
     pytest.mark.skipif(version_problem(installed_version()) is not None, reason=str(version_problem(installed_version()))),
+    pytest.mark.uses("aws-emulator", "terraform-corrupted-state"),
 ]
 
 

@@ -20,7 +20,7 @@ import pytest
 from harness.catalog import find
 from harness.runtime.docker import connect
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("rate-limiter")]
 
 
 def leftover_sandboxes(*names: str) -> list[str]:

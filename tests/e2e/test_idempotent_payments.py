@@ -7,7 +7,7 @@ import pytest
 from harness import catalog
 from harness.runtime.docker import DockerRuntime
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("idempotent-payments")]
 SCENARIO = "idempotent-payments"
 
 

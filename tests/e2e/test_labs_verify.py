@@ -14,10 +14,14 @@ from harness import catalog
 from harness.runtime.docker import DockerRuntime
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-LABS = [entry.id for entry in catalog.discover() if entry.kind == "lab"]
+LABS = [entry for entry in catalog.discover() if entry.kind == "lab"]
 
 
-@pytest.mark.parametrize("lab_id", LABS)
+def shared_by(lab: catalog.Entry) -> list[str]:
+    return [lab.id, *(["aws-emulator"] if {"aws", "terraform"} & set(lab.manifest.requires) else [])]
+
+
+@pytest.mark.parametrize("lab_id", [pytest.param(lab.id, marks=pytest.mark.uses(*shared_by(lab))) for lab in LABS])
 def test_verify_lab_with_every_wrong_implementation(lab_id: str, rejected_fakes) -> None:
     entry = catalog.find(lab_id)
     assert entry.manifest.fake_fixes, f"{lab_id} declares no wrong implementation to reject"
@@ -31,6 +35,7 @@ def breakfix(*args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "COLUMNS": "200"}, check=False)
 
 
+@pytest.mark.uses("alert-dedup")
 def test_learner_flow_on_a_lab() -> None:
     """list, start (starter in the workspace), check fails with messages, solve, check passes, stop."""
     listed = breakfix("list", "--kind", "lab", "--tag", "streaming")

@@ -14,7 +14,7 @@ import pytest
 
 from harness.runtime.docker import DockerRuntime
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("502-storm")]
 SCENARIO = "502-storm"
 
 

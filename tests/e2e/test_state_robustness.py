@@ -2,7 +2,7 @@
 checks and hints, interrupts and SIGKILL at every moment of `start`, `reset` against `check`, an
 unreachable engine, an unreadable or unwritable state dir, and `verify` of another entry.
 
-Run under the entry locks: flock /tmp/bf-lock-memory-leak flock /tmp/bf-lock-502-storm pytest <this file>
+Run under the entry locks: flock /tmp/bf-lock-memory-leak flock /tmp/bf-lock-alert-dedup pytest <this file>
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 from harness.runtime.docker import DockerRuntime
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.uses("memory-leak", "alert-dedup")]
 SCENARIO = "memory-leak"
 BREAKFIX = str(Path(sys.executable).with_name("breakfix"))
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/breakfix-no-engine.sock"}
@@ -158,7 +158,7 @@ def test_sigterm_during_start_cleans_up_like_ctrl_c(isolated_state: Path, moment
 
 
 def test_verify_of_another_entry_leaves_the_learner_instance_alone(running: Path) -> None:
-    verified = run("verify", "502-storm", timeout=600)
+    verified = run("verify", "alert-dedup", timeout=600)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     status = run("status")
     assert status.returncode == 0 and "memory-leak" in status.stdout and "running" in status.stdout

@@ -24,6 +24,7 @@ from harness.runtime.terraform import installed_version, version_problem
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(version_problem(installed_version()) is not None, reason=str(version_problem(installed_version()))),
+    pytest.mark.uses("aws-emulator", "terraform-corrupted-state", "terraform-stale-lock"),
 ]
 
 
