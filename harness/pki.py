@@ -1,0 +1,381 @@
+"""A lab certificate authority: root, intermediates and leaf certificates made at provision time.
+
+Scenarios about TLS need real chains (a server that sends its intermediate or forgets it, a client
+certificate signed by an intermediate the server does not trust, one that has expired), and checked-in
+keys would be the same for every learner and everyone who reads the repository. So every key here is
+generated when asked for and written only where the caller says, typically a scenario's state or
+workspace directory at provision time.
+
+    root = CertificateAuthority.root("breakfix lab root")
+    issuing = root.intermediate("breakfix lab issuing 2026")
+    server = issuing.issue("api", dns=["api.payments.test"], usage=Usage.SERVER)
+    client = issuing.issue("svc-a", uris=["spiffe://mesh.test/svc-a"], usage=Usage.CLIENT)
+    old = issuing.issue("svc-c", usage=Usage.CLIENT, validity=Validity.expired())
+    server.write(directory, "api")        # api.crt (leaf + intermediates), api.key, api.leaf.crt
+    root.write_trust(directory / "ca.crt")
+
+Keys are ECDSA P-256 by default: generating RSA keys costs tens of milliseconds each, and every
+TLS stack a lab uses (nginx, curl, openssl, Python's ssl) accepts P-256.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+KeyType = Literal["ec", "rsa"]
+
+# Certificates are backdated by this much: a container's clock a few seconds behind the host's must
+# not see a freshly issued certificate as "not yet valid".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Usage(enum.Enum):
+    """What a leaf certificate may be used for (its extended key usage)."""
+
+    SERVER = "server"
+    CLIENT = "client"
+    BOTH = "both"  # a service that both accepts and makes mTLS calls with one identity
+
+    def extended_key_usage(self) -> x509.ExtendedKeyUsage:
+        usages = {
+            Usage.SERVER: [ExtendedKeyUsageOID.SERVER_AUTH],
+            Usage.CLIENT: [ExtendedKeyUsageOID.CLIENT_AUTH],
+            Usage.BOTH: [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        }
+        return x509.ExtendedKeyUsage(usages[self])
+
+
+@dataclass(frozen=True)
+class Validity:
+    """A certificate's validity window (UTC)."""
+
+    not_before: datetime
+    not_after: datetime
+
+    def __post_init__(self) -> None:
+        if self.not_after <= self.not_before:
+            raise ValueError(f"not_after {self.not_after} is not after not_before {self.not_before}")
+
+    @classmethod
+    def days(cls, days: float, *, now: datetime | None = None) -> Validity:
+        """Valid from now (backdated by CLOCK_SKEW) for `days` days."""
+        start = (now or datetime.now(UTC)) - CLOCK_SKEW
+        return cls(start, start + CLOCK_SKEW + timedelta(days=days))
+
+    @classmethod
+    def expired(cls, days_ago: float = 1, lifetime_days: float = 90, *, now: datetime | None = None) -> Validity:
+        """A window that ended `days_ago` days ago, after `lifetime_days` days of validity."""
+        end = (now or datetime.now(UTC)) - timedelta(days=days_ago)
+        return cls(end - timedelta(days=lifetime_days), end)
+
+    @classmethod
+    def not_yet_valid(cls, days_ahead: float = 1, lifetime_days: float = 90, *, now: datetime | None = None) -> Validity:
+        """A window that starts `days_ahead` days from now (a clock-skew or pre-dated-rotation fault)."""
+        start = (now or datetime.now(UTC)) + timedelta(days=days_ahead)
+        return cls(start, start + timedelta(days=lifetime_days))
+
+
+def generate_key(key_type: KeyType = "ec") -> PrivateKey:
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def certificate_pem(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def key_pem(key: PrivateKey) -> str:
+    """The key unencrypted in PKCS#8: what nginx, curl and Python's ssl load without a passphrase."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def bundle_pem(certificates: Iterable[x509.Certificate]) -> str:
+    """Certificates concatenated in the given order (a chain: leaf first; a trust store: any order)."""
+    return "".join(certificate_pem(certificate) for certificate in certificates)
+
+
+def load_certificates(pem: str | bytes) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle, in order."""
+    return x509.load_pem_x509_certificates(pem.encode() if isinstance(pem, str) else pem)
+
+
+def write_text(path: Path, text: str, *, private: bool = False) -> Path:
+    """Write a PEM file, creating its directory; a private key is made owner-only before any byte lands."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if private:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # an existing file keeps its old mode through os.open
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def _name(common_name: str, organization: str | None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(attributes)
+
+
+def _sign(key: PrivateKey, builder: x509.CertificateBuilder) -> x509.Certificate:
+    return builder.sign(key, hashes.SHA256())
+
+
+@dataclass(frozen=True)
+class IssuedFiles:
+    """Where `Issued.write` put a certificate: `chain` is what a TLS server or client presents."""
+
+    chain: Path  # leaf followed by its intermediates (nginx ssl_certificate, curl --cert)
+    key: Path
+    leaf: Path  # the leaf alone
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A leaf certificate, its key, and the intermediates between it and the root (leaf's issuer first)."""
+
+    certificate: x509.Certificate
+    key: PrivateKey
+    intermediates: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def cert_pem(self) -> str:
+        return certificate_pem(self.certificate)
+
+    @property
+    def key_pem(self) -> str:
+        return key_pem(self.key)
+
+    @property
+    def chain_pem(self) -> str:
+        """Leaf then intermediates, never the root: what a server sends in its handshake."""
+        return bundle_pem([self.certificate, *self.intermediates])
+
+    def write(self, directory: Path, name: str) -> IssuedFiles:
+        """<name>.crt (the chain), <name>.key (owner-only) and <name>.leaf.crt in `directory`."""
+        return IssuedFiles(
+            chain=write_text(directory / f"{name}.crt", self.chain_pem),
+            key=write_text(directory / f"{name}.key", self.key_pem, private=True),
+            leaf=write_text(directory / f"{name}.leaf.crt", self.cert_pem),
+        )
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    """A CA that can sign: a self-signed root, or an intermediate with its parents (issuer first, root last)."""
+
+    certificate: x509.Certificate
+    key: PrivateKey
+    parents: tuple[x509.Certificate, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return str(self.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+
+    @property
+    def is_root(self) -> bool:
+        return not self.parents
+
+    @property
+    def root_certificate(self) -> x509.Certificate:
+        return self.parents[-1] if self.parents else self.certificate
+
+    @property
+    def cert_pem(self) -> str:
+        return certificate_pem(self.certificate)
+
+    @property
+    def key_pem(self) -> str:
+        return key_pem(self.key)
+
+    @property
+    def chain_pem(self) -> str:
+        """This CA up to, but not including, its root (what a server appends after its leaf)."""
+        return bundle_pem([self.certificate, *self.parents[:-1]])
+
+    @property
+    def trust_pem(self) -> str:
+        """The root alone: the trust anchor clients and servers verify against."""
+        return certificate_pem(self.root_certificate)
+
+    @classmethod
+    def root(
+        cls,
+        common_name: str,
+        *,
+        organization: str | None = "breakfix lab",
+        validity: Validity | None = None,
+        key_type: KeyType = "ec",
+    ) -> CertificateAuthority:
+        key = generate_key(key_type)
+        window = validity or Validity.days(3650)
+        name = _name(common_name, organization)
+        builder = _ca_builder(name, name, key, key, window, path_length=None)
+        return cls(_sign(key, builder), key)
+
+    def intermediate(
+        self,
+        common_name: str,
+        *,
+        organization: str | None = "breakfix lab",
+        validity: Validity | None = None,
+        path_length: int | None = 0,
+        key_type: KeyType = "ec",
+    ) -> CertificateAuthority:
+        """A CA signed by this one. path_length=0: it may sign leaves only, as issuing CAs do."""
+        key = generate_key(key_type)
+        window = validity or Validity.days(1825)
+        builder = _ca_builder(_name(common_name, organization), self.certificate.subject, key, self.key, window, path_length=path_length)
+        return CertificateAuthority(_sign(self.key, builder), key, (self.certificate, *self.parents))
+
+    def issue(
+        self,
+        common_name: str,
+        *,
+        dns: Sequence[str] = (),
+        uris: Sequence[str] = (),
+        ips: Sequence[str] = (),
+        usage: Usage = Usage.SERVER,
+        validity: Validity | None = None,
+        organization: str | None = "breakfix lab",
+        key_type: KeyType = "ec",
+    ) -> Issued:
+        """A leaf certificate. Without any SAN the leaf has no subjectAltName extension at all, which
+        is itself a fault some scenarios want (verifiers ignore the CN)."""
+        key = generate_key(key_type)
+        window = validity or Validity.days(90)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, organization))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(window.not_before)
+            .not_valid_after(window.not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_leaf_key_usage(key), critical=True)
+            .add_extension(usage.extended_key_usage(), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        )
+        names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
+        names += [x509.UniformResourceIdentifier(uri) for uri in uris]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return Issued(_sign(self.key, builder), key, (self.certificate, *self.parents[:-1]) if self.parents else ())
+
+    def write(self, directory: Path, name: str) -> IssuedFiles:
+        """<name>.crt (this CA's chain without the root), <name>.key (owner-only), <name>.leaf.crt (this CA alone)."""
+        return IssuedFiles(
+            chain=write_text(directory / f"{name}.crt", self.chain_pem),
+            key=write_text(directory / f"{name}.key", self.key_pem, private=True),
+            leaf=write_text(directory / f"{name}.leaf.crt", self.cert_pem),
+        )
+
+    def write_trust(self, path: Path) -> Path:
+        """The root certificate alone, as a trust bundle file."""
+        return write_text(path, self.trust_pem)
+
+
+def trust_bundle(*authorities: CertificateAuthority | x509.Certificate) -> str:
+    """A PEM trust bundle of the given CAs' own certificates (e.g. two roots during a CA migration, or a
+    root plus an intermediate for a verifier told to trust the intermediate directly)."""
+    certificates = [item.certificate if isinstance(item, CertificateAuthority) else item for item in authorities]
+    return bundle_pem(certificates)
+
+
+def _ca_builder(
+    subject: x509.Name, issuer: x509.Name, key: PrivateKey, issuer_key: PrivateKey, window: Validity, *, path_length: int | None
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(window.not_before)
+        .not_valid_after(window.not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+
+
+def _leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
+    # RSA key exchange (TLS 1.2 non-ECDHE suites) needs keyEncipherment; an EC key never enciphers
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def subject_alt_names(certificate: x509.Certificate) -> list[str]:
+    """The SANs of a certificate as strings ("DNS:a.test", "URI:spiffe://...", "IP:10.0.0.1"), [] without the extension."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    names = [f"DNS:{name}" for name in extension.get_values_for_type(x509.DNSName)]
+    names += [f"URI:{uri}" for uri in extension.get_values_for_type(x509.UniformResourceIdentifier)]
+    names += [f"IP:{ip}" for ip in extension.get_values_for_type(x509.IPAddress)]
+    return names
+
+
+def verify_chain(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    roots: Sequence[x509.Certificate],
+    *,
+    server_name: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Verify `leaf` through `intermediates` to one of `roots` as a TLS peer would (signatures, validity,
+    CA constraints, extended key usage): as a server certificate for DNS name `server_name` when given,
+    else as a client certificate. Raises x509.verification.VerificationError saying why it does not verify."""
+    from cryptography.x509.verification import PolicyBuilder, Store
+
+    builder = PolicyBuilder().store(Store(list(roots)))
+    if at is not None:
+        builder = builder.time(at)
+    if server_name is not None:
+        builder.build_server_verifier(x509.DNSName(server_name)).verify(leaf, list(intermediates))
+    else:
+        builder.build_client_verifier().verify(leaf, list(intermediates))
