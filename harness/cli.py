@@ -389,12 +389,16 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     entry, record = active_entry()
     limit = entry.manifest.time_limit * 60
     solved_after = int(record.solved_at - (record.handed_over_at or record.started_at)) if record.solved_at else None
+    applied_after = _solution_applied_after(record)
+    if applied_after is not None and (solved_after is None or solved_after >= applied_after):
+        solved_after = None  # the pass was the reference's (`solve --apply`), not the learner's
     if as_json:
         emit(document("status", {
             "entry": record.entry_id, "instance": record.instance, "kind": record.kind, "phase": record.phase,
             "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": limit,
             "over_time": record.elapsed > limit, "hints_used": record.hints_used, "hints_total": len(entry.hint_files),
-            "checks_run": len(record.attempts), "solved": record.solved_at is not None, "solved_after_seconds": solved_after,
+            "checks_run": len(record.attempts), "solved": solved_after is not None, "solved_after_seconds": solved_after,
+            "solution_applied_after_seconds": applied_after,
         }))
         return
     minutes, seconds = divmod(int(record.elapsed), 60)
@@ -403,6 +407,22 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
     if solved_after is not None:
         console.print(f"[green]solved[/] after {solved_after}s")
+    if applied_after is not None:
+        console.print(f"[yellow]reference solution applied[/] after {applied_after}s (`breakfix solve --apply`)"
+                      + ("" if solved_after is not None else ": a pass since then is not counted as solved"))
+
+
+def _solution_applied_after(record: state.InstanceState) -> int | None:
+    """Seconds from the hand-over to `solve --apply`, from the history (None: not applied, or no history)."""
+    from harness import history
+
+    try:
+        attempt = history.current(record.entry_id)
+    except BreakfixError:
+        return None  # an unreadable history: status still shows the instance
+    if attempt is None or attempt.solution_applied is None:
+        return None
+    return int(attempt.solution_applied - (record.handed_over_at or record.started_at))
 
 
 @app.command()
@@ -478,10 +498,14 @@ def solve(
         return
     if not yes and not typer.confirm("Apply the reference fix to your instance (this gives the answer away)?"):
         raise typer.Exit(1)
-    lifecycle, _ = active_lifecycle()
+    lifecycle, record = active_lifecycle()
     lifecycle.reporter = RichReporter()
+    from harness import history
+
+    # recorded before the script runs: one that fails half-way has still given the answer away
+    record_history(lambda: history.solution_applied(record.entry_id))
     lifecycle.solve()
-    console.print("applied; `breakfix check` to see it pass.")
+    console.print("applied; `breakfix check` to see it pass (recorded: a pass from now on is the reference's, not yours).")
 
 
 @app.command()

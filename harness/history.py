@@ -1,7 +1,8 @@
 """Every attempt a learner made, kept across `stop`: a small SQLite database in the state dir.
 
 An attempt runs from the hand-over of `start` to `stop`: its checks (with the conditions that
-failed), its hints, and when it was first solved. Each write is one `BEGIN IMMEDIATE` transaction,
+failed), its hints, when it was first solved, and when the reference solution was applied
+(`solve --apply`): a check that passes after that is the reference's pass, not the learner's solve. Each write is one `BEGIN IMMEDIATE` transaction,
 so concurrent CLI processes (a `check` in one shell, a `hint` in another) queue on SQLite's lock
 instead of losing or corrupting a row.
 """
@@ -24,7 +25,8 @@ FILE = "history.sqlite3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY, entry TEXT NOT NULL, kind TEXT NOT NULL, started REAL NOT NULL, handed_over REAL,
-    ended REAL, outcome TEXT NOT NULL DEFAULT 'running', solved_after REAL, hints INTEGER NOT NULL DEFAULT 0);
+    ended REAL, outcome TEXT NOT NULL DEFAULT 'running', solved_after REAL, hints INTEGER NOT NULL DEFAULT 0,
+    solution_applied REAL);
 CREATE TABLE IF NOT EXISTS checks (
     attempt INTEGER NOT NULL REFERENCES attempts(id), at REAL NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL,
     failing TEXT NOT NULL);
@@ -41,9 +43,12 @@ class Attempt:
     started: float
     handed_over: float | None
     ended: float | None
-    outcome: str  # running, solved (stopped after a passing check) or abandoned (stopped without one)
+    # running, solved (a passing check before any `solve --apply`), solution-applied (the reference was
+    # applied before the learner's own fix passed) or abandoned (stopped with neither)
+    outcome: str
     solved_after: float | None
     hints: int
+    solution_applied: float | None = None  # when `solve --apply` ran the reference fix (Unix seconds)
     checks: list[dict[str, Any]] = field(default_factory=list)  # {at, passed, failed, failing: [condition: message]}
     # {at, number}; a database from before hints had times holds only the count, so this may be shorter than `hints`
     hints_taken: list[dict[str, Any]] = field(default_factory=list)
@@ -62,6 +67,7 @@ def _transaction(database: Path | None = None) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(database or path(), timeout=30, isolation_level=None)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -73,14 +79,21 @@ def _transaction(database: Path | None = None) -> Iterator[sqlite3.Connection]:
         raise BreakfixError(f"{database or path()}: the attempt history cannot be written ({exc})") from None
 
 
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """A database written before `solve --apply` was recorded gets its column (NULL: never applied)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(attempts)")}
+    if "solution_applied" not in columns:
+        connection.execute("ALTER TABLE attempts ADD COLUMN solution_applied REAL")
+
+
 def _open(connection: sqlite3.Connection, entry: str) -> int | None:
     row = connection.execute("SELECT id FROM attempts WHERE entry = ? AND ended IS NULL ORDER BY id DESC LIMIT 1", (entry,)).fetchone()
     return None if row is None else int(row[0])
 
 
 def _close(connection: sqlite3.Connection, attempt: int, at: float) -> None:
-    connection.execute("UPDATE attempts SET ended = ?, outcome = CASE WHEN solved_after IS NULL THEN 'abandoned' ELSE 'solved' END "
-                       "WHERE id = ?", (at, attempt))
+    connection.execute("UPDATE attempts SET ended = ?, outcome = CASE WHEN solved_after IS NOT NULL THEN 'solved' "
+                       "WHEN solution_applied IS NOT NULL THEN 'solution-applied' ELSE 'abandoned' END WHERE id = ?", (at, attempt))
 
 
 def started(entry: str, kind: str, at: float, handed_over: float | None) -> int:
@@ -100,9 +113,9 @@ def checked(entry: str, passed: int, failed: int, failing: dict[str, str], solve
         if attempt is None:
             return  # started before history was kept
         connection.execute("INSERT INTO checks VALUES (?, ?, ?, ?, ?)", (attempt, at, passed, failed, json.dumps(failing)))
-        if solved:
-            connection.execute("UPDATE attempts SET solved_after = ? - COALESCE(handed_over, started) WHERE id = ? AND solved_after IS NULL",
-                               (at, attempt))
+        if solved:  # the first pass counts, unless the reference fix was applied before it
+            connection.execute("UPDATE attempts SET solved_after = ? - COALESCE(handed_over, started) "
+                               "WHERE id = ? AND solved_after IS NULL AND solution_applied IS NULL", (at, attempt))
 
 
 def hinted(entry: str, at: float | None = None) -> None:
@@ -113,6 +126,21 @@ def hinted(entry: str, at: float | None = None) -> None:
             return
         connection.execute("UPDATE attempts SET hints = hints + 1 WHERE id = ?", (attempt,))
         connection.execute("INSERT INTO hints SELECT id, ?, hints FROM attempts WHERE id = ?", (at, attempt))
+
+
+def solution_applied(entry: str, at: float | None = None) -> None:
+    """`solve --apply` ran (or began to run) the reference fix: the first time is kept."""
+    at = time.time() if at is None else at
+    with _transaction() as connection:
+        attempt = _open(connection, entry)
+        if attempt is not None:
+            connection.execute("UPDATE attempts SET solution_applied = ? WHERE id = ? AND solution_applied IS NULL", (at, attempt))
+
+
+def current(entry: str) -> Attempt | None:
+    """The entry's open attempt (what `status` reports on), or None."""
+    running = [attempt for attempt in attempts(entry) if attempt.ended is None]
+    return running[-1] if running else None
 
 
 def stopped(entry: str, at: float | None = None) -> None:
@@ -128,7 +156,8 @@ def attempts(entry: str | None = None) -> list[Attempt]:
         return []
     with _transaction() as connection:
         where, args = ("WHERE entry = ?", (entry,)) if entry else ("", ())
-        rows = connection.execute(f"SELECT id, entry, kind, started, handed_over, ended, outcome, solved_after, hints FROM attempts {where} ORDER BY id", args)
+        rows = connection.execute("SELECT id, entry, kind, started, handed_over, ended, outcome, solved_after, hints, solution_applied "
+                                  f"FROM attempts {where} ORDER BY id", args)
         found = [Attempt(*row) for row in rows.fetchall()]
         for attempt in found:
             attempt.checks = [{"at": at, "passed": passed, "failed": failed, "failing": json.loads(failing)} for at, passed, failed, failing in

@@ -87,7 +87,9 @@ def events(attempt: Attempt, hints: list[str]) -> list[tuple[float, list[str]]]:
         if check["failed"]:
             lines = [f"check {index}: FAIL, {check['failed']} of {total} conditions failing", *_failing(check["failing"])]
         else:
-            lines = [f"check {index}: PASS, all {total} conditions pass" + ("" if solved else " -- solved")]
+            applied = attempt.solution_applied is not None and attempt.solution_applied <= check["at"]
+            ending = " (the reference fix's pass, not a solve)" if applied and not solved else "" if solved else " -- solved"
+            lines = [f"check {index}: PASS, all {total} conditions pass" + ending]
             solved = True
         found.append((check["at"], 2, lines))
     for taken in attempt.hints_taken:
@@ -96,6 +98,8 @@ def events(attempt: Attempt, hints: list[str]) -> list[tuple[float, list[str]]]:
         if 0 < number <= len(hints):
             lines += [f"  > {line}".rstrip() for line in hints[number - 1].splitlines()]
         found.append((taken["at"], 2, lines))
+    if attempt.solution_applied is not None:
+        found.append((attempt.solution_applied, 2, ["reference solution applied (`breakfix solve --apply`)"]))
     if attempt.ended is not None:
         found.append((attempt.ended, 3, [f"stopped: {attempt.outcome}"]))
     found.sort(key=lambda event: (event[0], event[1]))
@@ -106,6 +110,8 @@ def _outcome(attempt: Attempt) -> str:
     clock = attempt.handed_over or attempt.started
     if attempt.solved_after is not None:
         return f"solved {_duration(attempt.solved_after)} after the hand-over"
+    if attempt.solution_applied is not None:
+        return f"not solved: the reference solution was applied {_duration(attempt.solution_applied - clock)} after the hand-over"
     if attempt.outcome == "abandoned":
         return f"abandoned after {_duration((attempt.ended or clock) - clock)}, never solved"
     return "still running, not solved yet"

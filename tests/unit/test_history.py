@@ -8,12 +8,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, history
+from harness import catalog, cli, history, postmortem
+from harness import state as instance_state
 from harness.errors import BreakfixError
 from harness.output import ExitCode
 
@@ -97,3 +99,91 @@ def test_history_and_list_commands() -> None:
     assert best["502-storm"] == 125.0 and best["kv-ttl"] is None
     table = runner.invoke(cli.app, ["list"], env={"COLUMNS": "160"})
     assert "✓ best 2m05s" in table.stdout
+
+
+# -- `solve --apply` ------------------------------------------------------------------------------
+
+def test_a_pass_after_the_reference_was_applied_is_not_the_learners_solve() -> None:
+    history.started("502-storm", "scenario", at=1000.0, handed_over=1000.0)
+    history.checked("502-storm", 4, 3, {"test_no_server_errors_under_load": "73 of 77 requests failed"}, solved=False, at=1060.0)
+    history.solution_applied("502-storm", at=1100.0)
+    history.solution_applied("502-storm", at=1150.0)  # applied again: the first time is what gave it away
+    history.checked("502-storm", 7, 0, {}, solved=True, at=1120.0)
+    history.stopped("502-storm", at=1200.0)
+    [attempt] = history.attempts()
+    assert (attempt.outcome, attempt.solved_after, attempt.solution_applied) == ("solution-applied", None, 1100.0)
+    assert history.best_times() == {}
+
+
+def test_a_solve_before_the_reference_was_applied_still_counts() -> None:
+    history.started("502-storm", "scenario", at=0.0, handed_over=0.0)
+    history.checked("502-storm", 7, 0, {}, solved=True, at=90.0)
+    history.solution_applied("502-storm", at=100.0)  # curious afterwards: the solve was already the learner's
+    history.stopped("502-storm", at=120.0)
+    [attempt] = history.attempts()
+    assert (attempt.outcome, attempt.solved_after, attempt.solution_applied) == ("solved", 90.0, 100.0)
+    assert history.best_times() == {"502-storm": 90.0}
+
+
+def test_a_database_from_before_solve_apply_was_recorded_gains_its_column(state: Path) -> None:
+    state.mkdir(parents=True)
+    with sqlite3.connect(state / history.FILE) as old:
+        old.execute("CREATE TABLE attempts (id INTEGER PRIMARY KEY, entry TEXT NOT NULL, kind TEXT NOT NULL, started REAL NOT NULL, "
+                    "handed_over REAL, ended REAL, outcome TEXT NOT NULL DEFAULT 'running', solved_after REAL, hints INTEGER NOT NULL DEFAULT 0)")
+        old.execute("INSERT INTO attempts VALUES (1, 'kv-ttl', 'lab', 0, 0, NULL, 'running', NULL, 0)")
+    history.solution_applied("kv-ttl", at=30.0)
+    history.checked("kv-ttl", 10, 0, {}, solved=True, at=40.0)
+    [attempt] = history.attempts()
+    assert (attempt.solution_applied, attempt.solved_after) == (30.0, None)
+
+
+class AppliedLifecycle:
+    """Stands in for the lifecycle of `solve --apply`: what the history held when the reference ran."""
+
+    seen: list[float | None] = []
+
+    def __init__(self, fails: bool) -> None:
+        self.fails = fails
+        self.reporter: object = None
+
+    def solve(self) -> None:
+        attempt = history.current("kv-ttl")
+        self.seen.append(attempt.solution_applied if attempt else None)
+        if self.fails:
+            raise BreakfixError("reference solution solve.sh exited 1")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_solve_apply_is_recorded_before_the_reference_runs(monkeypatch: pytest.MonkeyPatch, fails: bool) -> None:
+    record = instance_state.InstanceState(instance="kv-ttl", entry_id="kv-ttl", kind="lab", phase="running", started_at=0.0,
+                                          handed_over_at=0.0)
+    monkeypatch.setattr(cli, "active_entry", lambda: (catalog.find("kv-ttl"), record))
+    monkeypatch.setattr(cli, "active_lifecycle", lambda: (AppliedLifecycle(fails), record))
+    history.started("kv-ttl", "lab", at=0.0, handed_over=0.0)
+    AppliedLifecycle.seen = []
+    result = CliRunner().invoke(cli.app, ["solve", "--apply", "--yes"])
+    assert result.exit_code == (ExitCode.ERROR if fails else ExitCode.OK), result.output
+    assert AppliedLifecycle.seen[0] is not None  # a script that fails half-way has still given the answer away
+    assert history.current("kv-ttl").solution_applied == AppliedLifecycle.seen[0]  # type: ignore[union-attr]
+
+
+def test_status_history_and_report_say_the_reference_was_applied() -> None:
+    now = time.time()
+    record = instance_state.InstanceState(instance="kv-ttl", entry_id="kv-ttl", kind="lab", phase="running", started_at=now - 100,
+                                          handed_over_at=now - 100)
+    assert instance_state.claim_active(record) is None
+    history.started("kv-ttl", "lab", at=now - 100, handed_over=now - 100)
+    history.solution_applied("kv-ttl", at=now - 40)
+    instance_state.record_attempt("kv-ttl", 10, 0, solved=True)  # the reference's pass, as `check` records it
+    history.checked("kv-ttl", 10, 0, {}, solved=True, at=now - 30)
+    runner = CliRunner()
+    status = json.loads(runner.invoke(cli.app, ["status", "--json"]).stdout)
+    assert (status["solved"], status["solved_after_seconds"], status["solution_applied_after_seconds"]) == (False, None, 60)
+    human = runner.invoke(cli.app, ["status"], env={"COLUMNS": "200"}).stdout
+    assert "reference solution applied after 60s" in human and "solved after" not in human
+    [attempt] = json.loads(runner.invoke(cli.app, ["history", "--json"]).stdout)["attempts"]
+    assert attempt["solution_applied"] == now - 40 and attempt["solved_after"] is None
+    draft = postmortem.draft(history.attempts()[0], [], title=lambda entry: entry)
+    assert "(+1m00s) reference solution applied (`breakfix solve --apply`)" in draft
+    assert "check 1: PASS, all 10 conditions pass (the reference fix's pass, not a solve)" in draft
+    assert "not solved: the reference solution was applied 1m00s after the hand-over" in draft
