@@ -145,3 +145,4 @@ register(Registration(
     "terraform", 40, {"scenario": f"{_BUILTIN}:terraform"}, "harness.doctor:terraform_findings",
     fixtures=("terraform",), stack=f"{_BUILTIN}:check_terraform_stack", implies=("aws",),
 ))
+register(Registration("pki", 5, {"scenario": "harness.runtime.pki:from_setup"}, "harness.runtime.pki:findings"))  # the lab CA's files exist before any container starts
