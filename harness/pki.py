@@ -26,14 +26,13 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 KeyType = Literal["ec", "rsa"]
@@ -399,161 +398,3 @@ def load_authority(chain: Path, key: Path, root: Path | None = None) -> Certific
             raise ValueError(f"{chain}: {certificate.subject.rfc4514_string()} is not a root: give its root's certificate")
         parents += load_certificates(root.read_bytes())[:1]
     return CertificateAuthority(certificate, load_key(key.read_bytes()), tuple(parents))
-
-
-# -- a plan: the CAs and certificates a scenario's stack needs, issued at provision time ----------
-
-
-class _PlanModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-FileStem = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=63)]
-def _relative(value: str) -> str:
-    parts = PurePosixPath(value).parts
-    if not parts or value.startswith("/") or ".." in parts:
-        raise ValueError(f"{value!r} is not a relative path inside the stack folder")
-    return value
-
-
-RelativePath = Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=200), AfterValidator(_relative)]
-
-
-class AuthoritySpec(_PlanModel):
-    """A CA: a root when it names no issuer, else an intermediate signed by the authority it names."""
-
-    name: FileStem = Field(description="file stem under <directory>/ca/")
-    common_name: str = Field(min_length=1, max_length=64)
-    issuer: FileStem | None = None
-    days: float = Field(default=3650, gt=0, le=36500)
-
-
-class CertificateSpec(_PlanModel):
-    """A leaf: <directory>/<folder>/<name>.crt (the chain, or the leaf alone with chain: false), .key, .leaf.crt."""
-
-    name: FileStem
-    issuer: FileStem
-    folder: RelativePath = Field(description="folder under the plan's directory, e.g. the service that mounts it")
-    common_name: str = Field(min_length=1, max_length=64)
-    dns: list[str] = Field(default_factory=list)
-    uris: list[str] = Field(default_factory=list)
-    ips: list[str] = Field(default_factory=list)
-    usage: Literal["server", "client", "both"] = "server"
-    days: float = Field(default=90, gt=0, le=3650)
-    expired_days_ago: float | None = Field(default=None, gt=0, le=3650, description="issue it already expired, this long ago")
-    chain: bool = Field(default=True, description="false: <name>.crt holds the leaf alone, as a deployment that forgot the intermediate")
-
-
-class TrustSpec(_PlanModel):
-    """A trust bundle file: the named authorities' certificates concatenated."""
-
-    path: RelativePath
-    authorities: list[FileStem] = Field(min_length=1)
-
-
-class PkiPlan(_PlanModel):
-    """What `issue_plan` writes under `directory` (relative to the stack folder): every CA, leaf and bundle."""
-
-    directory: RelativePath = "pki"
-    authorities: list[AuthoritySpec] = Field(min_length=1)
-    certificates: list[CertificateSpec] = Field(default_factory=list)
-    trust: list[TrustSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _references(self) -> PkiPlan:
-        known: set[str] = set()
-        for authority in self.authorities:
-            if authority.name in known:
-                raise ValueError(f"authority {authority.name!r} is declared twice")
-            if authority.issuer is not None and authority.issuer not in known:
-                raise ValueError(f"authority {authority.name!r}: issuer {authority.issuer!r} is not an authority declared before it")
-            known.add(authority.name)
-        names = [f"{certificate.folder}/{certificate.name}" for certificate in self.certificates]
-        if len(set(names)) != len(names):
-            raise ValueError("two certificates are written to the same file")
-        for certificate in self.certificates:
-            if certificate.issuer not in known:
-                raise ValueError(f"certificate {certificate.name!r}: issuer {certificate.issuer!r} is not a declared authority")
-        for bundle in self.trust:
-            unknown = sorted(set(bundle.authorities) - known)
-            if unknown:
-                raise ValueError(f"trust {bundle.path!r}: {', '.join(unknown)} not declared authorities")
-        return self
-
-    def authority(self, name: str) -> AuthoritySpec:
-        for authority in self.authorities:
-            if authority.name == name:
-                return authority
-        raise KeyError(name)
-
-    def certificate(self, name: str) -> CertificateSpec:
-        matches = [certificate for certificate in self.certificates if certificate.name == name]
-        if len(matches) != 1:
-            raise KeyError(f"{name!r} names {len(matches)} certificates of the plan")
-        return matches[0]
-
-
-def load_plan(path: Path) -> PkiPlan:
-    import yaml
-
-    try:
-        return PkiPlan.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise ValueError(f"{path}: " + "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())) from None
-
-
-class PlanFiles:
-    """Where a plan's files live under `base` (its stack folder): the paths `issue_plan` writes and faults rewrite."""
-
-    def __init__(self, plan: PkiPlan, base: Path) -> None:
-        self.plan = plan
-        self.root = base / plan.directory
-
-    def authority(self, name: str) -> IssuedFiles:
-        directory = self.root / "ca"
-        return IssuedFiles(chain=directory / f"{name}.crt", key=directory / f"{name}.key", leaf=directory / f"{name}.leaf.crt")
-
-    def certificate(self, spec: CertificateSpec) -> IssuedFiles:
-        directory = self.root / spec.folder
-        return IssuedFiles(chain=directory / f"{spec.name}.crt", key=directory / f"{spec.name}.key", leaf=directory / f"{spec.name}.leaf.crt")
-
-    def load_authority(self, name: str) -> CertificateAuthority:
-        root = name
-        while (issuer := self.plan.authority(root).issuer) is not None:
-            root = issuer
-        files = self.authority(name)
-        return load_authority(files.chain, files.key, None if root == name else self.authority(root).leaf)
-
-
-def issue_certificate(authority: CertificateAuthority, spec: CertificateSpec, **changes: object) -> Issued:
-    """The leaf `spec` describes, signed by `authority`; `changes` override spec fields (dns=[...], expired_days_ago=2, ...)."""
-    spec = spec.model_copy(update=changes)
-    validity = Validity.expired(days_ago=spec.expired_days_ago) if spec.expired_days_ago is not None else Validity.days(spec.days)
-    return authority.issue(spec.common_name, dns=spec.dns, uris=spec.uris, ips=spec.ips, usage=Usage(spec.usage), validity=validity)
-
-
-def write_certificate(issued: Issued, files: IssuedFiles, *, chain: bool = True) -> None:
-    write_text(files.chain, issued.chain_pem if chain else issued.cert_pem)
-    write_text(files.key, issued.key_pem, private=True)
-    write_text(files.leaf, issued.cert_pem)
-
-
-def issue_plan(plan: PkiPlan, base: Path) -> PlanFiles:
-    """Generate every CA and leaf of `plan` afresh and write them, with its trust bundles, under `base`."""
-    files = PlanFiles(plan, base)
-    authorities: dict[str, CertificateAuthority] = {}
-    for spec in plan.authorities:
-        validity = Validity.days(spec.days)
-        authority = (
-            CertificateAuthority.root(spec.common_name, validity=validity)
-            if spec.issuer is None
-            else authorities[spec.issuer].intermediate(spec.common_name, validity=validity)
-        )
-        authorities[spec.name] = authority
-        target = files.authority(spec.name)
-        authority.write(target.chain.parent, spec.name)
-    for certificate in plan.certificates:
-        write_certificate(issue_certificate(authorities[certificate.issuer], certificate), files.certificate(certificate), chain=certificate.chain)
-    for bundle in plan.trust:
-        write_text(files.root / bundle.path, trust_bundle(*(authorities[name] for name in bundle.authorities)))
-    return files

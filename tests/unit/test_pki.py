@@ -180,72 +180,16 @@ def test_mutual_tls_handshake(tmp_path: Path, root: CertificateAuthority, issuin
     assert seen[1] in {"TLSV1_ALERT_UNKNOWN_CA", "CERTIFICATE_VERIFY_FAILED"}
 
 
-PLAN = {
-    "directory": "pki",
-    "authorities": [
-        {"name": "root", "common_name": "plan root"},
-        {"name": "issuing", "common_name": "plan issuing", "issuer": "root"},
-    ],
-    "certificates": [
-        {"name": "svc-a", "issuer": "issuing", "folder": "a", "common_name": "svc-a", "uris": ["spiffe://mesh.test/svc-a"], "usage": "both"},
-        {"name": "svc-b", "issuer": "issuing", "folder": "b", "common_name": "svc-b", "dns": ["svc-b.mesh.test"], "chain": False},
-        {"name": "old", "issuer": "root", "folder": "b", "common_name": "old", "usage": "client", "expired_days_ago": 3},
-    ],
-    "trust": [{"path": "b/trust.crt", "authorities": ["root", "issuing"]}],
-}
 
+def test_a_written_authority_reads_back(tmp_path: Path, root: CertificateAuthority, issuing: CertificateAuthority) -> None:
+    from harness.pki import load_authority
 
-def test_plan_is_issued_and_read_back(tmp_path: Path) -> None:
-    from harness.pki import PkiPlan, issue_certificate, issue_plan
-
-    plan = PkiPlan.model_validate(PLAN)
-    files = issue_plan(plan, tmp_path)
-    root_cert = load_certificates((tmp_path / "pki/ca/root.crt").read_text())[0]
-    issuing = files.load_authority("issuing")
-    assert issuing.root_certificate == root_cert and files.load_authority("root").is_root
-    a = files.certificate(plan.certificate("svc-a"))
-    chain = load_certificates(a.chain.read_text())
-    assert len(chain) == 2 and stat.S_IMODE(a.key.stat().st_mode) == 0o600
-    verify_chain(chain[0], chain[1:], [root_cert])
-    assert len(load_certificates(files.certificate(plan.certificate("svc-b")).chain.read_text())) == 1  # chain: false
-    old = load_certificates(files.certificate(plan.certificate("old")).leaf.read_text())[0]
-    assert old.not_valid_after_utc < datetime.now(UTC) - timedelta(days=2)
-    assert [c.subject for c in load_certificates((tmp_path / "pki/b/trust.crt").read_text())] == [root_cert.subject, issuing.certificate.subject]
-    reissued = issue_certificate(issuing, plan.certificate("svc-b"), dns=["other.test"])
-    assert subject_alt_names(reissued.certificate) == ["DNS:other.test"]
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"authorities": [{"name": "a", "common_name": "a", "issuer": "b"}, {"name": "b", "common_name": "b"}]}, "declared before"),
-        ({"certificates": [{**PLAN["certificates"][0], "issuer": "nope"}]}, "not a declared authority"),  # type: ignore[dict-item]
-        ({"trust": [{"path": "t.crt", "authorities": ["nope"]}]}, "not declared"),
-        ({"directory": "../outside"}, "directory"),
-        ({"certificates": [PLAN["certificates"][0], PLAN["certificates"][0]]}, "same file"),  # type: ignore[index]
-    ],
-)
-def test_bad_plans_are_refused(change: dict[str, object], message: str) -> None:
-    from pydantic import ValidationError
-
-    from harness.pki import PkiPlan
-
-    with pytest.raises(ValidationError, match=message):
-        PkiPlan.model_validate({**PLAN, **change})
-
-
-def test_the_pki_runtime_issues_into_the_stack_folder(tmp_path: Path) -> None:
-    import yaml
-
-    from harness.runtime.pki import PkiRuntime
-
-    runtime = PkiRuntime(tmp_path)
-    assert "no pki.yaml" in runtime.preflight()[0]
-    (tmp_path / "pki.yaml").write_text(yaml.safe_dump(PLAN))
-    assert runtime.preflight() == []
-    runtime.provision(lambda _: None)
-    first = (tmp_path / "pki/a/svc-a.crt").read_text()
-    runtime.provision(lambda _: None)
-    assert (tmp_path / "pki/a/svc-a.crt").read_text() != first  # fresh keys on every provision
-    (tmp_path / "pki.yaml").write_text(yaml.safe_dump({**PLAN, "trust": [{"path": "x", "authorities": ["nope"]}]}))
-    assert "not declared" in runtime.preflight()[0]
+    issuing_files = issuing.write(tmp_path, "issuing")
+    root_files = root.write(tmp_path, "root")
+    again = load_authority(issuing_files.chain, issuing_files.key, root_files.leaf)
+    assert again.certificate == issuing.certificate and again.parents == (root.certificate,)
+    leaf = again.issue("svc-a", uris=["spiffe://mesh.test/svc-a"], usage=Usage.CLIENT)
+    verify_chain(leaf.certificate, leaf.intermediates, [root.certificate])
+    assert load_authority(root_files.chain, root_files.key).is_root
+    with pytest.raises(ValueError, match="not a root"):
+        load_authority(issuing_files.chain, issuing_files.key)
