@@ -221,6 +221,41 @@ def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None
     assert not objects.rolled_out(deployment(2, updated=2, available=1, total=2))
 
 
+
+def test_settle_waits_on_a_rollout_still_replacing_pods_not_on_one_stuck_or_merely_unavailable() -> None:
+    assert objects.rollout_in_progress("deployment", deployment(2, updated=2, available=2, total=2)) is None
+    assert "not observed" in str(objects.rollout_in_progress("deployment", deployment(2, observed=1, updated=2, available=2, total=2)))
+    assert "2 pod(s) of the old revision" in str(objects.rollout_in_progress("deployment", deployment(2, updated=1, available=2, total=3)))
+    assert objects.rollout_in_progress("deployment", deployment(2, updated=2, available=0, total=2)) is None  # settled, wrong: the checks judge it
+    stuck = deployment(2, updated=1, available=1, total=3)
+    stuck.status.conditions = [client.V1DeploymentCondition(type="Progressing", status="False", reason="ProgressDeadlineExceeded")]
+    assert objects.rollout_in_progress("deployment", stuck) is None
+
+
+def statefulset(replicas: int, *, updated: int, ready: int, partition: int | None = None, same_revision: bool = False) -> client.V1StatefulSet:
+    strategy = client.V1StatefulSetUpdateStrategy(type="RollingUpdate", rolling_update=client.V1RollingUpdateStatefulSetStrategy(partition=partition))
+    return client.V1StatefulSet(
+        metadata=client.V1ObjectMeta(name="cache", generation=3),
+        spec=client.V1StatefulSetSpec(replicas=replicas, selector=client.V1LabelSelector(), service_name="cache", template=client.V1PodTemplateSpec(),
+                                      update_strategy=strategy),
+        status=client.V1StatefulSetStatus(observed_generation=3, replicas=replicas, updated_replicas=updated, ready_replicas=ready,
+                                          current_revision="cache-new" if same_revision else "cache-old", update_revision="cache-new"),
+    )
+
+
+def test_a_statefulset_rolls_member_by_member_down_to_its_partition() -> None:
+    assert "1 of 3 member(s)" in str(objects.rollout_in_progress("statefulset", statefulset(3, updated=1, ready=3)))
+    assert objects.rollout_in_progress("statefulset", statefulset(3, updated=1, ready=3, partition=2)) is None  # held there on purpose
+    assert objects.rollout_in_progress("statefulset", statefulset(3, updated=3, ready=3, same_revision=True)) is None
+    assert objects.statefulset_ready(statefulset(3, updated=3, ready=3, same_revision=True))
+    assert not objects.statefulset_ready(statefulset(3, updated=3, ready=2, same_revision=True))
+    assert not objects.statefulset_ready(statefulset(3, updated=1, ready=3))
+
+
+def test_terminating_pods_are_the_ones_being_deleted() -> None:
+    assert objects.terminating([pod("a"), pod("b", deleting=True)]) == ["b"]
+
+
 # -- the namespace lifecycle, against a fake API ------------------------------------------------------
 
 

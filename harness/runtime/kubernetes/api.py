@@ -17,7 +17,7 @@ from harness.runtime.kubernetes.common import (
     kubeconfig_path,
     namespace_for,
 )
-from harness.runtime.kubernetes.objects import rolled_out
+from harness.runtime.kubernetes.objects import rolled_out, rollout_in_progress, statefulset_ready, terminating
 from harness.timing import wait_until
 
 
@@ -112,18 +112,29 @@ class Kube:
         return list(self.core.list_namespaced_event(self.namespace).items)
 
     def wait_ready(self, timeout: float, progress: Progress = lambda _: None) -> None:
-        """Every Deployment rolled out and available; bounded, naming what is still not ready."""
+        """Every Deployment rolled out and available, every StatefulSet's members ready; bounded, naming what is not."""
         waiting: list[str] = []
 
         def all_rolled_out() -> bool:
             nonlocal waiting
-            waiting = [d.metadata.name for d in self.apps.list_namespaced_deployment(self.namespace).items if not rolled_out(d)]
+            waiting = [f"deployment {d.metadata.name}" for d in self.apps.list_namespaced_deployment(self.namespace).items if not rolled_out(d)]
+            waiting += [f"statefulset {s.metadata.name}" for s in self.apps.list_namespaced_stateful_set(self.namespace).items if not statefulset_ready(s)]
             return not waiting
 
         wait_until(
             all_rolled_out, timeout, every=2, on_wait=lambda: progress(f"waiting for {', '.join(waiting)}"),
-            error=lambda: f"not ready after {timeout:.0f}s: deployment(s) {', '.join(waiting)} (see `kubectl -n {self.namespace} get pods,events`)",
+            error=lambda: f"not ready after {timeout:.0f}s: {', '.join(waiting)} (see `kubectl -n {self.namespace} get pods,events`)",
         )
+
+    def still_changing(self) -> str | None:
+        """Rollouts not finished and pods still terminating in the namespace (settle's Kubernetes condition)."""
+        listings = (("deployment", self.apps.list_namespaced_deployment), ("statefulset", self.apps.list_namespaced_stateful_set),
+                    ("daemonset", self.apps.list_namespaced_daemon_set))
+        busy = [detail for kind, listing in listings for workload in listing(self.namespace).items if (detail := rollout_in_progress(kind, workload))]
+        leaving = terminating(self.pods())
+        if leaving:
+            busy.append(f"pod(s) {', '.join(leaving)} terminating")
+        return "; ".join(busy) or None
 
     def cluster_scoped_leftovers(self) -> list[str]:
         selector = f"{INSTANCE_LABEL}={self.instance}"

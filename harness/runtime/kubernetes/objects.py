@@ -59,6 +59,41 @@ def rolled_out(deployment: Any) -> bool:
     )
 
 
+def rollout_in_progress(kind: str, workload: Any) -> str | None:
+    """What a Deployment, StatefulSet or DaemonSet is still changing, or None once it has stopped.
+
+    Finished is not healthy: a rollout stuck on pods that never get ready has stopped changing
+    (ProgressDeadlineExceeded) and the checks judge it; a StatefulSet held at its partition on purpose
+    is finished too."""
+    spec, status, name = workload.spec, workload.status, workload.metadata.name
+    if (status.observed_generation or 0) < (workload.metadata.generation or 0):
+        return f"{kind} {name}: new spec not observed yet"
+    if kind == "deployment":
+        stuck = any(c.type == "Progressing" and c.reason == "ProgressDeadlineExceeded" for c in status.conditions or [])
+        old = (status.replicas or 0) - (status.updated_replicas or 0)
+        return f"deployment {name}: {old} pod(s) of the old revision still being replaced" if old > 0 and not stuck else None
+    if kind == "statefulset":
+        wanted = spec.replicas if spec.replicas is not None else 1
+        partition = (spec.update_strategy.rolling_update.partition or 0) if spec.update_strategy and spec.update_strategy.rolling_update else 0
+        target = max(wanted - partition, 0)
+        if status.current_revision != status.update_revision and (status.updated_replicas or 0) < target:
+            return f"statefulset {name}: {status.updated_replicas or 0} of {target} member(s) on the new revision"
+        return None
+    scheduled, desired = status.updated_number_scheduled or 0, status.desired_number_scheduled or 0
+    return f"daemonset {name}: {scheduled} of {desired} node(s) on the new revision" if scheduled < desired else None
+
+
+def statefulset_ready(statefulset: Any) -> bool:
+    """Every member ready and the rollout finished (`kubectl rollout status statefulset` semantics)."""
+    wanted = statefulset.spec.replicas if statefulset.spec.replicas is not None else 1
+    return (statefulset.status.ready_replicas or 0) >= wanted and rollout_in_progress("statefulset", statefulset) is None
+
+
+def terminating(pods: Iterable[Any]) -> list[str]:
+    """Pods being deleted (a drain, a rollout, a preStop hook running): the system is still changing."""
+    return [pod.metadata.name for pod in pods if pod.metadata.deletion_timestamp is not None]
+
+
 def wait_for(predicate: Callable[[], Any], seconds: float, interval: float = 2.0) -> bool:
     """Poll until `predicate()` is truthy; False once `seconds` have passed (checks phrase their own failure)."""
     return bool(wait_until(predicate, seconds, every=interval))

@@ -15,6 +15,7 @@ from harness.runtime.kubernetes.manifests import images_of, load_manifests, sche
 
 if TYPE_CHECKING:
     from harness.registry import Setup
+    from harness.settle import Readiness
 
 
 def needs_problems(provider: providers.ClusterProvider, needs: ClusterSpec) -> list[str]:
@@ -87,6 +88,18 @@ class KubernetesRuntime:
         left = self.kube.cluster_scoped_leftovers()
         if left:
             raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
+
+    def settle(self) -> list[Readiness]:
+        """What must be live before a grading run: the namespace's rollouts and pod terminations."""
+        from harness.settle import Readiness
+
+        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90)]
+
+    def _still_changing(self) -> str | None:
+        try:
+            return self.kube.still_changing()
+        except Exception:  # a cluster that cannot be asked has nothing in flight to wait for: the checks say what is wrong
+            return None
 
     def env(self) -> dict[str, str]:
         return {"KUBECONFIG": str(kubeconfig_path()), "BREAKFIX_KUBE_CONTEXT": self.provider.context,
