@@ -44,6 +44,9 @@ Names (import them: `from harness.checks import http_load, LoadResult`):
         evictions(events) -> [Eviction];  evicted_pods(pods);  Eviction
         drain_node(kube, node, notice=) -> DrainResult;  set_unschedulable(kube, node, flag);  DrainResult
         wait_for(predicate, seconds, interval=2.0) -> bool   (bounded polling; never retry a check with it)
+    TLS (harness.pki: the lab CA a `pki` scenario provisions)
+        CertificateAuthority, Usage, Validity;  load_authority(chain, key, root=) -> CertificateAuthority
+        load_certificates(pem);  subject_alt_names(cert);  verify_chain(leaf, intermediates, roots, server_name=, at=)
 
 Only the first group and the probes load with this module; the others are imported on first
 use, so a Docker scenario's checks never load boto3 or the kubernetes client.
@@ -61,6 +64,7 @@ from harness.probes import LoadResult, Response, http_load, sample, slope
 
 if TYPE_CHECKING:
     from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
+    from harness.pki import CertificateAuthority, Usage, Validity, load_authority, load_certificates, subject_alt_names, verify_chain
     from harness.runtime.kubernetes.api import Kube
     from harness.runtime.kubernetes.objects import (
         Eviction,
@@ -87,12 +91,16 @@ _LAZY = {
     ),
     "Kube": "harness.runtime.kubernetes.api",
     **dict.fromkeys(["DrainResult", "drain_node", "set_unschedulable"], "harness.faults.kubernetes"),
+    **dict.fromkeys(
+        ["CertificateAuthority", "Usage", "Validity", "load_authority", "load_certificates", "subject_alt_names", "verify_chain"], "harness.pki"
+    ),
 }
 
 # every public name: the eager imports above and the keys of _LAZY (a unit test keeps them in step)
 __all__ = [
     "BreakfixError",
     "CaseResult",
+    "CertificateAuthority",
     "DrainResult",
     "Endpoint",
     "Eviction",
@@ -107,11 +115,15 @@ __all__ = [
     "SandboxNetwork",
     "StateRead",
     "TerraformRuntime",
+    "Usage",
+    "Validity",
     "cached_input",
     "drain_node",
     "evicted_pods",
     "evictions",
     "http_load",
+    "load_authority",
+    "load_certificates",
     "parse_quantity",
     "pod_ready",
     "qos_class",
@@ -120,6 +132,8 @@ __all__ = [
     "sample",
     "set_unschedulable",
     "slope",
+    "subject_alt_names",
+    "verify_chain",
     "wait_for",
 ]
 
