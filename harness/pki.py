@@ -398,3 +398,42 @@ def load_authority(chain: Path, key: Path, root: Path | None = None) -> Certific
             raise ValueError(f"{chain}: {certificate.subject.rfc4514_string()} is not a root: give its root's certificate")
         parents += load_certificates(root.read_bytes())[:1]
     return CertificateAuthority(certificate, load_key(key.read_bytes()), tuple(parents))
+
+
+def usage_of(certificate: x509.Certificate) -> Usage:
+    """The Usage a leaf was issued for, read from its extended key usage (SERVER when it has none)."""
+    try:
+        usages = set(certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return Usage.SERVER
+    server, client = ExtendedKeyUsageOID.SERVER_AUTH in usages, ExtendedKeyUsageOID.CLIENT_AUTH in usages
+    return Usage.BOTH if server and client else Usage.CLIENT if client else Usage.SERVER
+
+
+def reissue(
+    authority: CertificateAuthority,
+    certificate: x509.Certificate,
+    *,
+    dns: Sequence[str] | None = None,
+    uris: Sequence[str] | None = None,
+    ips: Sequence[str] | None = None,
+    validity: Validity | None = None,
+) -> Issued:
+    """A new key and certificate from `authority` saying what `certificate` says (common name, SANs,
+    usage), but for the names and validity given: what a rotation does, right or wrong."""
+    names = subject_alt_names(certificate)
+
+    def kept(prefix: str) -> list[str]:
+        return [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
+
+    common_names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    organizations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return authority.issue(
+        str(common_names[0].value) if common_names else "",
+        dns=kept("DNS:") if dns is None else dns,
+        uris=kept("URI:") if uris is None else uris,
+        ips=kept("IP:") if ips is None else ips,
+        usage=usage_of(certificate),
+        validity=validity,
+        organization=str(organizations[0].value) if organizations else None,
+    )

@@ -193,3 +193,19 @@ def test_a_written_authority_reads_back(tmp_path: Path, root: CertificateAuthori
     assert load_authority(root_files.chain, root_files.key).is_root
     with pytest.raises(ValueError, match="not a root"):
         load_authority(issuing_files.chain, issuing_files.key)
+
+
+def test_reissue_keeps_what_the_certificate_says_but_what_is_changed(root: CertificateAuthority, issuing: CertificateAuthority) -> None:
+    from harness.pki import reissue, usage_of
+
+    original = issuing.issue("svc-b", dns=["svc-b.mesh.test"], uris=["spiffe://mesh.test/svc-b"], usage=Usage.BOTH)
+    rotated_ca = root.intermediate("rotated issuing")
+    rotated = reissue(rotated_ca, original.certificate)
+    assert rotated.certificate.subject == original.certificate.subject and rotated.key != original.key
+    assert subject_alt_names(rotated.certificate) == subject_alt_names(original.certificate)
+    assert usage_of(rotated.certificate) is Usage.BOTH and rotated.intermediates == (rotated_ca.certificate,)
+    renamed = reissue(issuing, original.certificate, dns=["svc-b.internal"])
+    assert subject_alt_names(renamed.certificate) == ["DNS:svc-b.internal", "URI:spiffe://mesh.test/svc-b"]
+    expired = reissue(issuing, original.certificate, validity=Validity.expired())
+    assert expired.certificate.not_valid_after_utc < datetime.now(UTC)
+    assert usage_of(issuing.issue("c", usage=Usage.CLIENT).certificate) is Usage.CLIENT
