@@ -760,18 +760,22 @@ def schema_command(kind: Annotated[str, typer.Argument(help="scenario (scenario.
 @app.command("grade")
 @friendly
 def grade_command(
-    lab_id: Annotated[str, typer.Argument(help="the lab whose hidden checks grade the submissions")],
-    submissions: Annotated[list[Path], typer.Argument(help="directories, git repositories or tarballs", exists=True)],
+    lab_id: Annotated[str, typer.Argument(help="the lab or scenario whose hidden checks grade the submissions")],
+    submissions: Annotated[list[Path], typer.Argument(help="directories, git repositories or tarballs (a scenario's: of the workspace)",
+                                                      exists=True)],
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="parallel gradings (default: what cores and memory allow)")] = None,
     out: Annotated[Path | None, typer.Option(help="results directory (default ./breakfix-grades/<lab-id>)")] = None,
     force: Annotated[bool, typer.Option("--force", help="regrade submissions already graded with the same content")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as one JSON document on stdout; progress on stderr")] = False,
 ) -> None:
-    """Grade a cohort's lab submissions, each in its own sandbox. Exit 0 all pass, 1 any fails."""
+    """Grade a cohort's submissions: a lab's each in its own sandbox, in parallel; a scenario's (workspace
+    archives) each on the scenario provisioned afresh, one after another. Exit 0 all pass, 1 any fails."""
     from harness.grading import batch_report
+    from harness.lifecycle import Lifecycle
 
     _sigterm_as_interrupt()
-    batch = batch_report.run(catalog.find(lab_id), submissions, jobs=jobs, out=out, force=force, console=errors if as_json else console)
+    batch = batch_report.run(catalog.find(lab_id), submissions, jobs=jobs, out=out, force=force, console=errors if as_json else console,
+                             lifecycles=Lifecycle)
     if as_json:
         emit(document("grade", batch.as_dict()))
     raise typer.Exit(ExitCode.OK if batch.passed else ExitCode.FAILED)

@@ -309,25 +309,47 @@ def teardown_instance(instance: str) -> None:
 Notify = Callable[[str, Result | None], None]  # ("started"|"done", result) -- for the progress display
 
 
-def grade_one(entry: Entry, submission: Submission, out: Path, grader: str, force: bool, workers: Workers, notify: Notify) -> Result | None:
-    """Unpack, hash, reuse an earlier grade or run a worker; None when the batch is stopping."""
-    started = time.monotonic()
+@dataclass(frozen=True)
+class Unpacked:
+    """A submission ready to grade: the files to grade, their hash, and where its results go."""
+
+    workspace: Path
+    digest: str
+    json_path: Path
+    junit: Path
+
+
+def prepare(entry: Entry, submission: Submission, out: Path, grader: str, force: bool,
+            locate: Callable[[Path], Path] = lambda root: root) -> Unpacked | Result:
+    """Unpack and hash the submission (`locate` finds what is graded inside it); a Result when there
+    is nothing to run: an earlier grade of the same content, or a submission that cannot be unpacked."""
     json_path, junit = out / f"{submission.name}.json", out / f"{submission.name}.junit.xml"
     work = out / WORK_DIR / submission.name
     try:
-        workspace = unpack(submission, work)
+        workspace = locate(unpack(submission, work))
         digest = content_hash(workspace)
     except (BreakfixError, OSError, tarfile.TarError) as exc:
         grade = error_grade(entry.id, "submission", "the submission can be unpacked", f"{submission.source}: {exc}", 0.0)
-        return _finish(Result(submission, "", grade, time.monotonic() - started, junit=None, json_path=json_path), grader)
+        return finish(Result(submission, "", grade, 0.0, junit=None, json_path=json_path), grader)
     if not force and (earlier := cached_result(submission, digest, grader, json_path, junit)) is not None:
         shutil.rmtree(work, ignore_errors=True)
         return earlier
+    junit.unlink(missing_ok=True)
+    return Unpacked(workspace, digest, json_path, junit)
+
+
+def grade_one(entry: Entry, submission: Submission, out: Path, grader: str, force: bool, workers: Workers, notify: Notify) -> Result | None:
+    """Unpack, hash, reuse an earlier grade or run a worker; None when the batch is stopping."""
+    started = time.monotonic()
+    work = out / WORK_DIR / submission.name
+    prepared = prepare(entry, submission, out, grader, force)
+    if isinstance(prepared, Result):
+        return prepared
+    workspace, digest, json_path, junit = prepared.workspace, prepared.digest, prepared.json_path, prepared.junit
     instance = instance_id(submission.name, digest)
     worker_json = work.parent / f"{submission.name}.worker.json"
     worker_log = work.parent / f"{submission.name}.worker.log"
     worker_json.unlink(missing_ok=True)
-    junit.unlink(missing_ok=True)
     with workers.lock:
         if workers.stopping.is_set():
             return None
@@ -369,10 +391,11 @@ def grade_one(entry: Entry, submission: Submission, out: Path, grader: str, forc
     shutil.rmtree(work, ignore_errors=True)
     worker_json.unlink(missing_ok=True)
     worker_log.unlink(missing_ok=True)
-    return _finish(Result(submission, digest, grade, seconds, peak, junit=junit if junit.exists() else None, json_path=json_path), grader)
+    return finish(Result(submission, digest, grade, seconds, peak, junit=junit if junit.exists() else None, json_path=json_path), grader)
 
 
-def _finish(result: Result, grader: str) -> Result:
+def finish(result: Result, grader: str) -> Result:
+    """Write the submission's result file (atomically: a re-run never reads half of one) and return it."""
     assert result.json_path is not None
     body = {"submission": result.submission.name, "source": str(result.submission.source), "kind": result.submission.kind,
             "content_hash": result.content_hash, "grader_hash": grader, "seconds": round(result.seconds, 2),
@@ -384,9 +407,9 @@ def _finish(result: Result, grader: str) -> Result:
 
 
 def grade_batch(entry: Entry, paths: list[Path], *, out: Path, jobs: int, force: bool = False, notify: Notify = lambda _e, _r: None) -> Batch:
-    """Grade every submission; a Ctrl-C ends every worker, removes every sandbox object and re-raises."""
+    """Grade every submission of a lab; a Ctrl-C ends every worker, removes every sandbox object and re-raises."""
     if not isinstance(entry.manifest, LabManifest):
-        raise BreakfixError(f"{entry.id} is a scenario: `breakfix grade` grades lab submissions only")
+        raise BreakfixError(f"{entry.id} is a scenario: its submissions are workspace archives (harness.grading.batch_scenario)")
     listed = submissions(paths)
     out.mkdir(parents=True, exist_ok=True)
     grader = grader_hash(entry)
@@ -418,6 +441,10 @@ def grade_batch(entry: Entry, paths: list[Path], *, out: Path, jobs: int, force:
     shutil.rmtree(out / WORK_DIR, ignore_errors=True)
     batch.results = [by_name[submission.name] for submission in listed]
     batch.seconds = time.monotonic() - started
-    write_csv(batch.results, out / "summary.csv")
-    (out / "summary.json").write_text(json.dumps(batch.as_dict(), indent=2))
+    write_summary(batch)
     return batch
+
+
+def write_summary(batch: Batch) -> None:
+    write_csv(batch.results, batch.out / "summary.csv")
+    (batch.out / "summary.json").write_text(json.dumps(batch.as_dict(), indent=2))

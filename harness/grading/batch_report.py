@@ -1,5 +1,5 @@
 """What `breakfix grade` shows: the plan (jobs and why, where results go), a progress bar while the
-workers run, and the summary table."""
+workers run (a scenario's lifecycle steps too), and the summary table."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from rich.table import Table
 
 from harness.catalog import Entry
 from harness.grading.batch import Batch, Result, default_jobs, grade_batch
+from harness.grading.batch_scenario import Lifecycles, grade_scenario_batch, published_ports
+from harness.manifest import LabManifest
 from harness.output import plain
 
 
@@ -18,9 +20,16 @@ def default_out(entry: Entry) -> Path:
     return Path.cwd() / "breakfix-grades" / entry.id
 
 
-def run(entry: Entry, paths: list[Path], *, jobs: int | None, out: Path | None, force: bool, console: Console) -> Batch:
-    """Grade the batch with progress on `console`, then print the summary table there."""
-    if jobs is None:
+def run(entry: Entry, paths: list[Path], *, jobs: int | None, out: Path | None, force: bool, console: Console,
+        lifecycles: Lifecycles | None = None) -> Batch:
+    """Grade the batch with progress on `console`, then print the summary table there. A scenario's
+    submissions are graded through `lifecycles` (the CLI's: grading never imports the lifecycle)."""
+    if not isinstance(entry.manifest, LabManifest):
+        ports = ", ".join(f"127.0.0.1:{port}" for port in published_ports(entry))  # a scenario graded from files only: else why not
+        plan = (f"1 job: scenario submissions are graded one after another ({entry.id} publishes fixed ports: {ports})"
+                + ("; --jobs does not apply" if jobs and jobs > 1 else ""))
+        jobs = 1
+    elif jobs is None:
         jobs, reason = default_jobs(entry)
         plan = f"{jobs} job(s) ({reason})"
     else:
@@ -45,7 +54,12 @@ def run(entry: Entry, paths: list[Path], *, jobs: int | None, out: Path | None, 
                 progress.advance(task)
             progress.update(task, description=f"grading ({max(running, 0)} running)")
 
-        batch = grade_batch(entry, paths, out=out, jobs=jobs, force=force, notify=notify)
+        if isinstance(entry.manifest, LabManifest):
+            batch = grade_batch(entry, paths, out=out, jobs=jobs, force=force, notify=notify)
+        else:
+            assert lifecycles is not None, "a scenario is graded through the lifecycle"
+            batch = grade_scenario_batch(entry, paths, out=out, lifecycles=lifecycles, force=force, notify=notify,
+                                         progress=lambda line: progress.console.print(f"  [dim]{plain(line)}[/]", highlight=False))
     console.print(summary_table(batch))
     passed = sum(1 for result in batch.results if result.passed)
     console.print(f"{passed} of {len(batch.results)} passed in {batch.seconds:.1f}s; per submission: {plain(out)}/<name>.json and "

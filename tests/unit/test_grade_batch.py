@@ -6,15 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness.catalog import find
+from harness.catalog import Entry, find
 from harness.errors import BreakfixError
-from harness.grading import batch
+from harness.grading import batch, batch_scenario
 from harness.grading.batch import Batch, Result, Submission
 from harness.grading.batch_report import grouped_failures
 
@@ -104,7 +106,7 @@ FAIL = {"id": "test_b", "title": "b", "outcome": "failed", "message": "14 were a
 
 
 def test_rerun_skips_only_same_content_and_grader(tmp_path: Path) -> None:
-    done = batch._finish(result("alice", [PASS], json_path=tmp_path / "alice.json"), "grader-1")
+    done = batch.finish(result("alice", [PASS], json_path=tmp_path / "alice.json"), "grader-1")
     junit = write(tmp_path / "alice.junit.xml", "<?xml?>")
     again = batch.cached_result(done.submission, done.content_hash, "grader-1", tmp_path / "alice.json", junit)
     assert again is not None and again.cached and again.passed
@@ -137,3 +139,142 @@ def test_summary_csv_json_and_table(tmp_path: Path) -> None:
     assert json.loads(json.dumps(summary))["submissions"][1]["failed"][0]["message"] == "14 were admitted"
     assert grouped_failures(results[2]) == ["test_0 and 2 more: crashed at import"]
     assert Batch(find("rate-limiter"), tmp_path, 1, [results[0]]).passed
+
+
+# -- a scenario's submissions: workspace archives ----------------------------------------------------
+
+STORM = find("502-storm")
+
+
+def storm_workspace(root: Path) -> Path:
+    """A copy of 502-storm's stack folder, as a candidate's workspace holds it."""
+    shutil.copytree(STORM.directory / "stack", root / "stack")
+    return root
+
+
+@pytest.mark.parametrize("entry_id, live", [("terraform-stale-lock", "Terraform state"), ("pod-evictions", "Kubernetes cluster")])
+def test_a_scenario_whose_fix_is_live_state_is_refused_before_anything_runs(entry_id: str, live: str, tmp_path: Path) -> None:
+    with pytest.raises(BreakfixError, match=rf"cannot be graded from a workspace archive: its fix is live state \(.*{live}.*`breakfix check"):
+        batch_scenario.grade_scenario_batch(find(entry_id), [tmp_path], out=tmp_path / "out", lifecycles=NoEngine)  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+    assert batch_scenario.published_ports(STORM) == [8080]
+
+
+def test_the_stack_is_found_in_an_archive_of_the_workspace_or_of_the_stack_folder(tmp_path: Path) -> None:
+    manifest = batch_scenario.scenario(STORM)
+    workspace = storm_workspace(tmp_path / "ws")
+    assert batch_scenario.locate_stack(manifest, workspace) == workspace / "stack"
+    assert batch_scenario.locate_stack(manifest, workspace / "stack") == workspace / "stack"
+    archive = tmp_path / "alice.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(workspace / "stack", arcname="stack")
+    unpacked = batch.unpack(Submission(archive, "tarball", "alice"), tmp_path / "w")  # one folder at the top: the stack folder
+    assert batch_scenario.locate_stack(manifest, unpacked) == unpacked
+    with pytest.raises(BreakfixError, match=r"neither stack/compose.yaml nor compose.yaml: .*tar -C \"\$BREAKFIX_WORKSPACE\""):
+        batch_scenario.locate_stack(manifest, write(tmp_path / "notes" / "fix.md", "").parent)
+
+
+def test_applying_writes_changes_in_place_removes_removed_files_and_keeps_the_stack_definition(tmp_path: Path) -> None:
+    ours = storm_workspace(tmp_path / "instance") / "stack"
+    theirs = storm_workspace(tmp_path / "candidate") / "stack"
+    conf = ours / "lb" / "default.conf"
+    inode = conf.stat().st_ino
+    write(theirs / "lb" / "default.conf", "proxy_buffer_size 16k;\n")
+    write(theirs / "app" / "notes.txt", "new\n")
+    (theirs / "app" / "settings.json").unlink()
+    write(theirs / "compose.yaml", "services: {evil: {image: x, volumes: ['/:/host']}}\n")
+    (theirs / "lb" / "passwd").symlink_to("/etc/passwd")
+    applied = batch_scenario.apply_files(theirs, ours, "compose.yaml")
+    assert applied.changed == ["app/notes.txt", "lb/default.conf", "app/settings.json"]
+    assert applied.ignored == ["compose.yaml (the stack definition is the scenario's)", "lb/passwd (a link)"]
+    assert conf.read_text() == "proxy_buffer_size 16k;\n" and conf.stat().st_ino == inode  # a one-file bind mount sees it
+    assert (ours / "compose.yaml").read_bytes() == (STORM.directory / "stack" / "compose.yaml").read_bytes()
+    assert not (ours / "app" / "settings.json").exists() and not (ours / "lb" / "passwd").exists()
+    assert batch_scenario.apply_files(theirs, ours, "compose.yaml").changed == []  # nothing left to change
+
+
+def test_restarted_are_the_services_mounting_a_change_and_their_dependents_in_start_order() -> None:
+    from harness.runtime.compose import load_stack
+
+    stack = load_stack(STORM.directory / "stack" / "compose.yaml")
+    assert batch_scenario.services_to_restart(stack, ["lb/default.conf"]) == ["lb"]
+    assert batch_scenario.services_to_restart(stack, ["app/payments_api.py"]) == ["app-1", "app-2", "lb"]
+    assert batch_scenario.services_to_restart(stack, ["README.md"]) == []
+
+
+def grade(entry: Entry, paths: list[Path], **kwargs: Any) -> Batch:
+    return batch_scenario.grade_scenario_batch(entry, paths, lifecycles=NoEngine, **kwargs)  # type: ignore[arg-type]
+
+
+class NoEngine:
+    """The lifecycle as far as a batch asks before grading anything: grading itself is the e2e test's."""
+
+    def __init__(self, entry: object, reporter: object) -> None:
+        pass
+
+    def require_engine(self) -> None:
+        pass
+
+
+def test_scenario_submissions_are_graded_one_after_another_and_a_rerun_is_served_from_results(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BREAKFIX_STATE_DIR", str(tmp_path / "state"))
+    running: list[str] = []
+    graded: list[str] = []
+
+    def grade_submission(entry: object, prepared: batch.Unpacked, name: str, progress: object, lifecycles: object) -> dict[str, object]:
+        assert not running, "two scenario gradings at once"
+        running.append(name)
+        fixed = "16k" in (prepared.workspace / "lb" / "default.conf").read_text()
+        graded.append(name)
+        running.pop()
+        return {"entry": "502-storm", "passed": fixed, "counts": {},
+                "conditions": [PASS if fixed else dict(FAIL, id="test_no_server_errors_under_load", message="73 of 77 requests failed")]}
+
+    monkeypatch.setattr(batch_scenario, "grade_submission", grade_submission)
+    alice = storm_workspace(tmp_path / "alice")
+    write(alice / "stack" / "lb" / "default.conf", "proxy_buffer_size 16k;\n")
+    bob = storm_workspace(tmp_path / "bob")
+    write(bob / "stack" / "lb" / "default.conf", "proxy_buffer_size 4k;\n")
+    empty = tarball(tmp_path / "carol.tgz", {"notes.md": "I restarted it\n"})
+    notified: list[str] = []
+    out = tmp_path / "out"
+    first = grade(STORM, [alice, bob, empty], out=out, notify=lambda event, _r: notified.append(event))
+    assert graded == ["alice", "bob"] and first.jobs == 1
+    assert [(r.submission.name, r.passed) for r in first.results] == [("alice", True), ("bob", False), ("carol", False)]
+    assert first.results[2].failures()[0]["id"] == "submission" and "neither stack/compose.yaml" in first.results[2].failures()[0]["message"]
+    assert notified == ["started", "done", "started", "done", "done"]
+    assert json.loads((out / "summary.json").read_text())["counts"] == {"passed": 1, "failed": 2, "cached": 0}
+    assert not (out / batch.WORK_DIR).exists()
+    for name in ("alice", "bob"):
+        write(out / f"{name}.junit.xml", "<?xml?>")  # what the real grading run writes beside the result
+    again = grade(STORM, [alice, bob, empty], out=out)
+    assert graded == ["alice", "bob"] and [r.cached for r in again.results] == [True, True, False]
+    write(bob / "stack" / "lb" / "default.conf", "proxy_buffer_size 16k;\n")  # new content is graded again
+    third = grade(STORM, [bob], out=out)
+    assert graded == ["alice", "bob", "bob"] and third.passed
+
+
+def test_a_learners_instance_of_the_scenario_is_never_graded_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import state
+
+    monkeypatch.setenv("BREAKFIX_STATE_DIR", str(tmp_path / "state"))
+    state.save(state.InstanceState(instance="502-storm", entry_id="502-storm", kind="scenario", phase="running"))
+    with pytest.raises(BreakfixError, match="in use by a learner"):
+        grade(STORM, [storm_workspace(tmp_path / "alice")], out=tmp_path / "out")
+
+
+def test_the_grade_command_says_why_a_terraform_scenario_cannot_be_graded_from_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness import cli
+    from harness.output import ExitCode
+
+    result = CliRunner().invoke(cli.app, ["grade", "terraform-stale-lock", str(tmp_path)])
+    assert result.exit_code == ExitCode.ERROR
+    assert "terraform-stale-lock cannot be graded from a workspace archive" in result.output
+
+
+def test_a_lab_batch_never_takes_a_scenario(tmp_path: Path) -> None:
+    with pytest.raises(BreakfixError, match="is a scenario: its submissions are workspace archives"):
+        batch.grade_batch(STORM, [tmp_path], out=tmp_path / "out", jobs=1)
