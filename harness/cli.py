@@ -781,6 +781,18 @@ def grade_command(
     raise typer.Exit(ExitCode.OK if batch.passed else ExitCode.FAILED)
 
 
+@app.command("ui")
+@friendly
+def ui_command(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port on 127.0.0.1 (default: a free one)")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open", help="open the page in the default browser")] = False,
+) -> None:
+    """A local page beside the terminal: catalog, brief, timer, hints, check, live graphs of the symptom (Ctrl-C stops it)."""
+    from harness.ui.server import serve
+
+    serve(port, open_browser, lambda line: print(line, flush=True))
+
+
 @app.command("doctor")
 @friendly
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable findings on stdout")] = False) -> None:

@@ -254,6 +254,15 @@ class FakeFix(Strict):
         return value
 
 
+class SignalSpec(Strict):
+    """A live symptom graph the browser view (`breakfix ui`) draws while its page is open (harness/ui/signals)."""
+
+    kind: Literal["http-status", "memory", "terraform-lock", "lab-grading"]
+    service: str | None = Field(default=None, description="memory: the container sampled (default: the entrypoint's service)")
+    paths: list[Annotated[str, Field(pattern=r"^/\S*$", max_length=200)]] = Field(
+        default_factory=lambda: ["/"], min_length=1, max_length=20, description="http-status: requested in turn through the entrypoint")
+
+
 class Confirm(Strict):
     """Which checks must fail once the faults are in, and how long the symptom may take to show."""
 
@@ -304,6 +313,7 @@ class Manifest(Strict):
     hints: list[EntryPath] = Field(default_factory=list, description="hint files in the order they are given")
     check_timeout: float = Field(default=120, gt=0, le=1800, description="seconds for one grading run")
     fake_fixes: list[FakeFix] = Field(default_factory=list, description="non-fixes (or wrong implementations) the checks must reject")
+    signals: list[SignalSpec] = Field(default_factory=list, max_length=4, description="live symptom graphs `breakfix ui` shows")
 
     @field_validator("fake_fixes")
     @classmethod

@@ -1,0 +1,42 @@
+"""`breakfix ui`: bind 127.0.0.1 (never 0.0.0.0), print the URL with this run's token, serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import webbrowser
+from collections.abc import Callable
+
+from harness.errors import BreakfixError
+from harness.loopback import HOST
+
+
+def bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0: a free one the kernel picks, so no port is ever guessed and raced for)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise BreakfixError(f"cannot listen on {HOST}:{port} ({exc.strerror or exc}): pick another with --port, or leave it out for a free one") from None
+    sock.listen(64)
+    return sock
+
+
+def serve(port: int, open_browser: bool, say: Callable[[str], None]) -> None:
+    import uvicorn
+
+    from harness.ui.app import create_app
+
+    sock = bind(port)
+    port = sock.getsockname()[1]
+    token = secrets.token_urlsafe(24)
+    url = f"http://{HOST}:{port}/?token={token}"
+    say(f"breakfix ui: {url}")
+    say(f"token: {token} (actions need it; the URL above sets it in your browser). Ctrl-C stops the page.")
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    config = uvicorn.Config(create_app(port, token), log_level="warning", lifespan="off", timeout_graceful_shutdown=2, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

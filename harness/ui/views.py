@@ -1,0 +1,63 @@
+"""What the pages show, read in-process from the same catalog, state and history the CLI uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from harness import catalog, doctor, history, state
+from harness.catalog import Entry
+from harness.errors import BreakfixError
+from harness.manifest import read_text
+from harness.ui.signals import for_entry
+
+# CommonMark without raw HTML: a brief is the author's Markdown, and its HTML is escaped, never run;
+# markdown-it refuses javascript: and data: links by itself
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def render(path: Path) -> str:
+    return _MARKDOWN.render(read_text(path))
+
+
+def _best_times() -> dict[str, float]:
+    try:
+        return history.best_times()
+    except BreakfixError:
+        return {}  # an unreadable history leaves the catalog unmarked, as `breakfix list` does
+
+
+def catalog_rows() -> dict[str, Any]:
+    found, problems = catalog.scan()
+    machine = doctor.by_requirement(sorted({requirement for entry in found for requirement in entry.manifest.requires}))
+    best = _best_times()
+    rows = [{"id": entry.id, "kind": entry.kind, "title": entry.manifest.title, "difficulty": entry.manifest.difficulty,
+             "question": entry.manifest.question, "tags": list(entry.manifest.tags), "requires": list(entry.manifest.requires),
+             "missing": doctor.unmet(list(entry.manifest.requires), machine), "best_seconds": best.get(entry.id)} for entry in found]
+    return {"entries": rows, "invalid": problems, "active": state.active_instance()}
+
+
+def entry_page(entry: Entry) -> dict[str, Any]:
+    manifest = entry.manifest
+    return {"id": entry.id, "kind": entry.kind, "title": manifest.title, "summary": manifest.summary, "difficulty": manifest.difficulty,
+            "question": manifest.question, "tags": list(manifest.tags), "requires": list(manifest.requires),
+            "missing": doctor.unmet(list(manifest.requires), doctor.by_requirement(list(manifest.requires))),
+            "time_limit_minutes": manifest.time_limit, "hints_total": len(entry.hint_files), "brief_html": render(entry.brief),
+            "signals": [spec.kind for spec in for_entry(entry)], "active": state.active_instance() == entry.id}
+
+
+def status() -> dict[str, Any]:
+    """The active instance as `breakfix status --json` tells it, plus the hints taken so far, rendered."""
+    record = state.load_active()
+    if record is None:
+        return {"active": False}
+    entry = catalog.find(record.entry_id)
+    hints = entry.hint_files
+    solved_after = record.solved_at - (record.handed_over_at or record.started_at) if record.solved_at else None
+    return {"active": True, "entry": record.entry_id, "title": entry.manifest.title, "kind": record.kind, "phase": record.phase,
+            "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": entry.manifest.time_limit * 60,
+            "hints_used": record.hints_used, "hints_total": len(hints), "checks_run": len(record.attempts),
+            "hints": [render(path) for path in hints[: record.hints_used]], "solved": record.solved_at is not None,
+            "solved_after_seconds": solved_after, "signals": [spec.kind for spec in for_entry(entry)]}
