@@ -374,11 +374,10 @@ class Lifecycle:
                 raise BreakfixError(f"{self.instance} cannot be graded: {record.describe()}")
             yield record
 
-    def verify(self, *, fakes: bool = False) -> VerifyReport:
-        """Prove the entry: healthy passes, broken fails, solution passes, fakes fail, nothing left."""
-        report = VerifyReport(self.entry.id)
-        started = time.monotonic()
-        self.require_engine()
+    @contextmanager
+    def unused(self) -> Iterator[None]:
+        """The instance held exclusively by a run of its own (verify, batch grading): refused while
+        another command holds it or a learner's instance of the entry exists."""
 
         def busy() -> None:
             raise BreakfixError(f"{self.instance} is in use by another breakfix command (a check, start or stop): try again later")
@@ -387,6 +386,14 @@ class Lifecycle:
             existing = state.load(self.instance)
             if existing is not None and not existing.abandoned:
                 raise BreakfixError(f"{self.instance} is in use by a learner: `breakfix stop` first")
+            yield
+
+    def verify(self, *, fakes: bool = False) -> VerifyReport:
+        """Prove the entry: healthy passes, broken fails, solution passes, fakes fail, nothing left."""
+        report = VerifyReport(self.entry.id)
+        started = time.monotonic()
+        self.require_engine()
+        with self.unused():
             try:
                 with self.torn_down_on_failure(f"`breakfix verify {self.instance}` again removes it first"):
                     self.teardown()

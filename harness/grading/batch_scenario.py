@@ -187,6 +187,8 @@ class ScenarioRun(Protocol):
 
     def torn_down_on_failure(self, kept: str) -> AbstractContextManager[None]: ...
 
+    def unused(self) -> AbstractContextManager[None]: ...
+
 
 Lifecycles = Callable[[Entry, Steps], ScenarioRun]
 
@@ -228,22 +230,16 @@ def grade_submission(entry: Entry, prepared: Unpacked, name: str, progress: Prog
 
 def grade_scenario_batch(entry: Entry, paths: list[Path], *, out: Path, lifecycles: Lifecycles, force: bool = False,
                          notify: Notify = lambda _e, _r: None, progress: Progress = lambda _line: None) -> Batch:
-    """Every submission in turn, under the instance's lock (a learner's instance of the entry is never touched)."""
+    """Every submission in turn, the instance held as verify holds it (a learner's instance of the entry is never touched)."""
     manifest = scenario(entry)
-    lifecycles(entry, Steps("", progress)).require_engine()
+    held = lifecycles(entry, Steps("", progress))
+    held.require_engine()
     listed = submissions(paths)
     out.mkdir(parents=True, exist_ok=True)
     grader = grader_hash(entry)
     batch = Batch(entry, out, jobs=1)
     started = time.monotonic()
-
-    def busy() -> None:
-        raise BreakfixError(f"{entry.id} is in use by another breakfix command (a check, start or stop): try again later")
-
-    with state.instance_lock(entry.id, busy=busy):
-        existing = state.load(entry.id)
-        if existing is not None and not existing.abandoned:
-            raise BreakfixError(f"{entry.id} is in use by a learner on this machine: `breakfix stop` first")
+    with held.unused():
         try:
             for submission in listed:
                 begun = time.monotonic()

@@ -19,6 +19,7 @@ from harness.errors import BreakfixError
 from harness.grading import batch, batch_scenario
 from harness.grading.batch import Batch, Result, Submission
 from harness.grading.batch_report import grouped_failures
+from harness.lifecycle import Lifecycle
 
 
 def write(path: Path, text: str) -> Path:
@@ -155,7 +156,7 @@ def storm_workspace(root: Path) -> Path:
 @pytest.mark.parametrize("entry_id, live", [("terraform-stale-lock", "Terraform state"), ("pod-evictions", "Kubernetes cluster")])
 def test_a_scenario_whose_fix_is_live_state_is_refused_before_anything_runs(entry_id: str, live: str, tmp_path: Path) -> None:
     with pytest.raises(BreakfixError, match=rf"cannot be graded from a workspace archive: its fix is live state \(.*{live}.*`breakfix check"):
-        batch_scenario.grade_scenario_batch(find(entry_id), [tmp_path], out=tmp_path / "out", lifecycles=NoEngine)  # type: ignore[arg-type]
+        batch_scenario.grade_scenario_batch(find(entry_id), [tmp_path], out=tmp_path / "out", lifecycles=NoEngine)
     assert not (tmp_path / "out").exists()
     assert batch_scenario.published_ports(STORM) == [8080]
 
@@ -203,14 +204,12 @@ def test_restarted_are_the_services_mounting_a_change_and_their_dependents_in_st
 
 
 def grade(entry: Entry, paths: list[Path], **kwargs: Any) -> Batch:
-    return batch_scenario.grade_scenario_batch(entry, paths, lifecycles=NoEngine, **kwargs)  # type: ignore[arg-type]
+    return batch_scenario.grade_scenario_batch(entry, paths, lifecycles=NoEngine, **kwargs)
 
 
-class NoEngine:
-    """The lifecycle as far as a batch asks before grading anything: grading itself is the e2e test's."""
-
-    def __init__(self, entry: object, reporter: object) -> None:
-        pass
+class NoEngine(Lifecycle):
+    """The lifecycle as far as a batch asks before grading anything (the engine is not asked): grading
+    itself is the e2e test's."""
 
     def require_engine(self) -> None:
         pass
