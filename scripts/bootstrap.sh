@@ -49,6 +49,11 @@ ensure_image_tools() {
   command -v debootstrap >/dev/null || apt_install debootstrap || say "debootstrap missing: the image can only build from a registry"
 }
 
+ensure_browser() {
+  # Debian's headless chromium and its driver run the browser test of `breakfix ui` (tests/e2e/test_ui_browser.py)
+  { command -v chromium && command -v chromedriver; } >/dev/null || apt_install chromium chromium-driver || say "chromium missing: the browser test skips"
+}
+
 tree_hash() {
   (cd "$ROOT" && find pyproject.toml README.md harness scenarios labs infra -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
@@ -82,6 +87,7 @@ ensure_image() {
 bootstrap() {
   ensure_docker
   ensure_image_tools
+  [ "${1:-}" != "[test]" ] || ensure_browser  # the tests' own need: a lab user does not get a browser installed
   ensure_venv "${1:-}"
   ensure_image
 }
