@@ -193,10 +193,26 @@ class ScenarioRun(Protocol):
 Lifecycles = Callable[[Entry, Steps], ScenarioRun]
 
 
-def grade_submission(entry: Entry, prepared: Unpacked, name: str, progress: Progress, lifecycles: Lifecycles) -> dict[str, object]:
+def stack_peak_memory(instance: str) -> int | None:
+    """The sum of each of the instance's containers' own peak memory (cgroup v1 keeps it: `max_usage`),
+    an upper bound of the stack's peak at any one moment; None where the engine does not report it."""
+    from harness.runtime.docker import DockerRuntime, in_parallel
+
+    docker = DockerRuntime(instance)
+    containers = {c.name: c for c in docker.client.containers.list(filters={"label": f"breakfix.instance={instance}"})}
+
+    def peak(name: str) -> int | None:
+        usage = (containers[name].stats(stream=False, one_shot=True).get("memory_stats") or {}).get("max_usage")
+        return int(usage) if usage else None
+
+    peaks = in_parallel(peak, sorted(containers))
+    return sum(p for p in peaks if p is not None) if peaks and None not in peaks else None
+
+
+def grade_submission(entry: Entry, prepared: Unpacked, name: str, progress: Progress, lifecycles: Lifecycles) -> tuple[dict[str, object], int | None]:
     """One submission on the real scenario, provisioned for it and removed after it. An error bringing up
     the scenario itself is raised (no submission could be graded: the batch stops); one caused by the
-    submission's files is its failing grade."""
+    submission's files is its failing grade. Returns the grade and the stack's peak memory."""
     from docker.errors import DockerException
 
     from harness.runtime.compose import load_stack
@@ -222,10 +238,15 @@ def grade_submission(entry: Entry, prepared: Unpacked, name: str, progress: Prog
             grade = error_grade(entry.id, "apply", "the submission's files are applied and their services restarted", str(exc),
                                 time.monotonic() - started)
         else:
+            progress(f"{name}: check the system with the submission's files")
             grade = lifecycle.grade(junit=prepared.junit).as_dict()
+        try:
+            peak = stack_peak_memory(lifecycle.instance)
+        except DockerException:
+            peak = None  # a container gone meanwhile: the grade stands without its memory
         lifecycle.teardown()
     state.forget(lifecycle.instance)
-    return grade
+    return grade, peak
 
 
 def grade_scenario_batch(entry: Entry, paths: list[Path], *, out: Path, lifecycles: Lifecycles, force: bool = False,
@@ -248,9 +269,9 @@ def grade_scenario_batch(entry: Entry, paths: list[Path], *, out: Path, lifecycl
                     result = prepared
                 else:
                     notify("started", None)
-                    grade = grade_submission(entry, prepared, submission.name, progress, lifecycles)
+                    grade, peak = grade_submission(entry, prepared, submission.name, progress, lifecycles)
                     junit = prepared.junit if prepared.junit.exists() else None
-                    result = finish(Result(submission, prepared.digest, grade, time.monotonic() - begun, junit=junit,
+                    result = finish(Result(submission, prepared.digest, grade, time.monotonic() - begun, peak, junit=junit,
                                            json_path=prepared.json_path), grader)
                 shutil.rmtree(out / WORK_DIR / submission.name, ignore_errors=True)
                 batch.results.append(result)

@@ -221,14 +221,15 @@ def test_scenario_submissions_are_graded_one_after_another_and_a_rerun_is_served
     running: list[str] = []
     graded: list[str] = []
 
-    def grade_submission(entry: object, prepared: batch.Unpacked, name: str, progress: object, lifecycles: object) -> dict[str, object]:
+    def grade_submission(entry: object, prepared: batch.Unpacked, name: str, progress: object,
+                         lifecycles: object) -> tuple[dict[str, object], int | None]:
         assert not running, "two scenario gradings at once"
         running.append(name)
         fixed = "16k" in (prepared.workspace / "lb" / "default.conf").read_text()
         graded.append(name)
         running.pop()
         return {"entry": "502-storm", "passed": fixed, "counts": {},
-                "conditions": [PASS if fixed else dict(FAIL, id="test_no_server_errors_under_load", message="73 of 77 requests failed")]}
+                "conditions": [PASS if fixed else dict(FAIL, id="test_no_server_errors_under_load", message="73 of 77 requests failed")]}, 2**20
 
     monkeypatch.setattr(batch_scenario, "grade_submission", grade_submission)
     alice = storm_workspace(tmp_path / "alice")
@@ -243,6 +244,7 @@ def test_scenario_submissions_are_graded_one_after_another_and_a_rerun_is_served
     assert [(r.submission.name, r.passed) for r in first.results] == [("alice", True), ("bob", False), ("carol", False)]
     assert first.results[2].failures()[0]["id"] == "submission" and "neither stack/compose.yaml" in first.results[2].failures()[0]["message"]
     assert notified == ["started", "done", "started", "done", "done"]
+    assert [r.peak_memory_bytes for r in first.results] == [2**20, 2**20, None]
     assert json.loads((out / "summary.json").read_text())["counts"] == {"passed": 1, "failed": 2, "cached": 0}
     assert not (out / batch.WORK_DIR).exists()
     for name in ("alice", "bob"):
