@@ -51,7 +51,7 @@ DOCKERFILE = "base/Dockerfile"  # relative to image_dir(), which is the build co
 ROOTFS_SCRIPT = "base/rootfs.sh"
 PACKAGES_FILE = "packages.txt"
 # packages.txt section -> the image built FROM the base with it (recipe <section>/Dockerfile)
-DERIVED_IMAGES = {"postgres": "breakfix/postgres:bookworm"}
+DERIVED_IMAGES = {"postgres": "breakfix/postgres:bookworm", "dns": "breakfix/dns:bookworm"}
 BUILD_LOG = Path("/var/tmp/breakfix-base-build.log")
 BUILD_LOCK = Path("/var/tmp/breakfix-base-build.lock")
 # A registry that answers at all answers a manifest lookup in well under this.
