@@ -37,10 +37,12 @@ def docker_findings() -> list[Finding]:
         findings.append(Finding("docker", "engine", True, f"reachable, version {engine}"))
     except BreakfixError as exc:
         return [*findings, Finding("docker", "engine", False, str(exc))]
-    from harness.images import BASE_IMAGE, image_status
+    from harness.images import BASE_IMAGE, DERIVED_IMAGES, image_status
 
-    status = image_status(client)
-    findings.append(Finding("docker", f"image {BASE_IMAGE}", status == "current", status if status == "current" else f"{status}: run `breakfix images build`"))
+    # the derived images (postgres, ...) are built by the same command as the base, from the same recipe
+    for name in (BASE_IMAGE, *DERIVED_IMAGES.values()):
+        status = image_status(client, name)
+        findings.append(Finding("docker", f"image {name}", status == "current", status if status == "current" else f"{status}: run `breakfix images build`"))
     return findings
 
 

@@ -188,8 +188,9 @@ def _get_image(client: Any, name: str = BASE_IMAGE) -> Any | None:
         return None
 
 
-def image_status(client: Any) -> ImageStatus:
-    image = _get_image(client)
+def image_status(client: Any, name: str = BASE_IMAGE) -> ImageStatus:
+    """The base image's status, or a derived image's (built from the same recipe digest)."""
+    image = _get_image(client, name)
     if image is None:
         return "missing"
     labels = image.labels or {}
