@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 import threading
@@ -36,7 +37,16 @@ def serve(port: int, open_browser: bool, say: Callable[[str], None]) -> None:
     url = f"http://{HOST}:{port}/?token={token}"
     say(f"breakfix ui: {url}")
     say(f"token: {token} (actions need it; the URL above sets it in your browser). Ctrl-C stops the page.")
+    # the catalog's scan and this machine's requirement probe take a second or two: done while the URL is being opened
+    threading.Thread(target=_warm, daemon=True).start()
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(create_app(port, token), log_level="warning", lifespan="off", timeout_graceful_shutdown=2, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _warm() -> None:
+    from harness.ui import views
+
+    with contextlib.suppress(Exception):  # a catalog problem is shown by the page's own request, with its message
+        views.catalog_rows()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,35 @@ def _best_times() -> dict[str, float]:
         return {}  # an unreadable history leaves the catalog unmarked, as `breakfix list` does
 
 
+_FINDINGS: dict[tuple[str, ...], tuple[float, dict[str, list[doctor.Finding]]]] = {}
+FINDINGS_FOR = 60.0  # seconds a probe of this machine's requirements is reused: `doctor` takes a second or two, and a page reloads often
+
+
+def machine(requirements: list[str]) -> dict[str, list[doctor.Finding]]:
+    key = tuple(sorted(set(requirements)))
+    cached = _FINDINGS.get(key)
+    if cached is None or time.monotonic() - cached[0] > FINDINGS_FOR:
+        cached = _FINDINGS[key] = (time.monotonic(), doctor.by_requirement(list(key)))
+    return cached[1]
+
+
+_SCAN: list[tuple[float, tuple[list[Entry], list[str]]]] = []
+SCAN_FOR = 30.0  # seconds a catalog scan is reused: validating every manifest takes a second or more, solved marks stay fresh
+
+
+def scan() -> tuple[list[Entry], list[str]]:
+    if not _SCAN or time.monotonic() - _SCAN[0][0] > SCAN_FOR:
+        _SCAN[:] = [(time.monotonic(), catalog.scan())]
+    return _SCAN[0][1]
+
+
 def catalog_rows() -> dict[str, Any]:
-    found, problems = catalog.scan()
-    machine = doctor.by_requirement(sorted({requirement for entry in found for requirement in entry.manifest.requires}))
+    found, problems = scan()
+    machine_found = machine([requirement for entry in found for requirement in entry.manifest.requires])
     best = _best_times()
     rows = [{"id": entry.id, "kind": entry.kind, "title": entry.manifest.title, "difficulty": entry.manifest.difficulty,
              "question": entry.manifest.question, "tags": list(entry.manifest.tags), "requires": list(entry.manifest.requires),
-             "missing": doctor.unmet(list(entry.manifest.requires), machine), "best_seconds": best.get(entry.id)} for entry in found]
+             "missing": doctor.unmet(list(entry.manifest.requires), machine_found), "best_seconds": best.get(entry.id)} for entry in found]
     return {"entries": rows, "invalid": problems, "active": state.active_instance()}
 
 
@@ -43,7 +66,7 @@ def entry_page(entry: Entry) -> dict[str, Any]:
     manifest = entry.manifest
     return {"id": entry.id, "kind": entry.kind, "title": manifest.title, "summary": manifest.summary, "difficulty": manifest.difficulty,
             "question": manifest.question, "tags": list(manifest.tags), "requires": list(manifest.requires),
-            "missing": doctor.unmet(list(manifest.requires), doctor.by_requirement(list(manifest.requires))),
+            "missing": doctor.unmet(list(manifest.requires), machine(list(manifest.requires))),
             "time_limit_minutes": manifest.time_limit, "hints_total": len(entry.hint_files), "brief_html": render(entry.brief),
             "signals": [spec.kind for spec in for_entry(entry)], "active": state.active_instance() == entry.id}
 
