@@ -150,14 +150,23 @@ ZP = TypeVar("ZP", bound=ZoneValueParams)
 class _ZoneFault(Fault[ZP]):
     """Keeps the zone file as found at the first inject; revert writes it back and reloads."""
 
-    def _original(self, ctx: FaultContext) -> str:
+    def _saved(self, ctx: FaultContext) -> dict[str, str] | None:
+        """The undo state of this fault on the server's current container. A zone holds the addresses of
+        the containers it was rendered for, so an original kept from a container since replaced (a
+        re-provision) is not this one's."""
         saved = ctx.load(self.key)
+        if saved is None or saved.get("container") != ctx.docker.container(self.params.service).id:
+            return None
+        return dict(saved)
+
+    def _original(self, ctx: FaultContext) -> str:
+        saved = self._saved(ctx)
         if saved is not None:
             return base64.b64decode(saved["original"]).decode()
         data = read_file(ctx.docker, self.params.service, self.params.zone_file)
         if data is None:
             raise BreakfixError(f"{self.kind}: no zone file {self.params.zone_file} in service {self.params.service}")
-        ctx.save(self.key, {"original": base64.b64encode(data).decode()})
+        ctx.save(self.key, {"original": base64.b64encode(data).decode(), "container": ctx.docker.container(self.params.service).id})
         return data.decode()
 
     def _value(self, ctx: FaultContext) -> str:
@@ -176,8 +185,9 @@ class _ZoneFault(Fault[ZP]):
         return bump_serial(set_record(zone, params.origin, params.name, params.type, self._value(ctx), ttl))
 
     def _restore(self, ctx: FaultContext) -> bool:
-        saved = ctx.load(self.key)
+        saved = self._saved(ctx)
         if saved is None:
+            ctx.forget(self.key)
             return False
         self._serve(ctx, base64.b64decode(saved["original"]).decode())
         ctx.forget(self.key)

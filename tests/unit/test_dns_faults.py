@@ -94,6 +94,7 @@ class Servers:
         self.cache: dict[str, str] = {}
         self.calls: list[tuple[str, list[str]]] = []
         self.network_name = "bf-unit"
+        self.generation = 1  # a re-provision replaces every container
 
     def exec(self, service: str, command: list[str]) -> tuple[int, str]:
         self.calls.append((service, command))
@@ -110,7 +111,8 @@ class Servers:
         return 0, ""
 
     def container(self, service: str) -> Any:
-        return SimpleNamespace(attrs={"NetworkSettings": {"Networks": {"bf-unit": {"IPAddress": {"api": "10.0.0.3"}[service]}}}})
+        address = {"api": "10.0.0.3"}.get(service, "10.0.0.2")
+        return SimpleNamespace(id=f"{service}-{self.generation}", attrs={"NetworkSettings": {"Networks": {"bf-unit": {"IPAddress": address}}}})
 
 
 @pytest.fixture
@@ -156,3 +158,16 @@ def test_record_drift_serves_the_new_value_until_reverted(tmp_path: Path, server
     assert "api.payments.test. 60 IN A 10.0.0.99" in servers.served and "2026120102 ; serial" in servers.served
     fault.revert(ctx)
     assert servers.served == ZONE
+
+
+def test_an_original_kept_from_a_replaced_container_is_not_restored(tmp_path: Path, servers: Servers) -> None:
+    """verify re-provisions between fakes without a revert: the next container's zone has other addresses."""
+    ctx = context(tmp_path, servers)
+    fault = build(FaultSpec(kind="dns-record-drift", params={**COMMON, "value": "10.0.0.99"}), 0)
+    fault.inject(ctx)
+    servers.generation += 1
+    fresh = ZONE.replace("10.0.0.7", "10.0.0.8")
+    servers.files[("auth", ZONE_FILE)] = fresh.encode()
+    fault.inject(ctx)
+    fault.revert(ctx)
+    assert servers.files[("auth", ZONE_FILE)] == fresh.encode()
