@@ -70,7 +70,7 @@ def call(path: str, body: dict[str, Any]) -> tuple[int, Any]:
     except ValueError:  # not the callee's answer: the sidecar's own error page
         text = raw.decode(errors="replace")
         title = text.split("<title>", 1)[1].split("</title>", 1)[0] if "<title>" in text else text[:200]
-        return response.status, {"error": f"{SERVICE}'s egress sidecar answered {title}"}
+        return response.status, {"error": f"the egress sidecar of {SERVICE} answered {title}"}
 
 
 class Handler(BaseHTTPRequestHandler):
