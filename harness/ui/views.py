@@ -78,9 +78,14 @@ def status() -> dict[str, Any]:
         return {"active": False}
     entry = catalog.find(record.entry_id)
     hints = entry.hint_files
+    from harness.cli import _solution_applied_after  # status's own reading of the history: a pass after `solve --apply` is no solve
+
     solved_after = record.solved_at - (record.handed_over_at or record.started_at) if record.solved_at else None
+    applied_after = _solution_applied_after(record)
+    if applied_after is not None and (solved_after is None or solved_after >= applied_after):
+        solved_after = None
     return {"active": True, "entry": record.entry_id, "title": entry.manifest.title, "kind": record.kind, "phase": record.phase,
             "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": entry.manifest.time_limit * 60,
             "hints_used": record.hints_used, "hints_total": len(hints), "checks_run": len(record.attempts),
-            "hints": [render(path) for path in hints[: record.hints_used]], "solved": record.solved_at is not None,
-            "solved_after_seconds": solved_after, "signals": [spec.kind for spec in for_entry(entry)]}
+            "hints": [render(path) for path in hints[: record.hints_used]], "solved": solved_after is not None,
+            "solved_after_seconds": solved_after, "solution_applied_after_seconds": applied_after, "signals": [spec.kind for spec in for_entry(entry)]}
