@@ -146,3 +146,7 @@ register(Registration(
     fixtures=("terraform",), stack=f"{_BUILTIN}:check_terraform_stack", implies=("aws",),
 ))
 register(Registration("pki", 5, {"scenario": "harness.runtime.pki:from_setup"}, "harness.runtime.pki:findings"))  # the lab CA's files exist before any container starts
+register(Registration(  # an account of the scenario's own, with IAM enforced: the shared emulator on 4566 accepts any key
+    "aws-iam", 35, {"scenario": "harness.runtime.aws_account:from_setup"}, "harness.runtime.aws_account:findings",
+    stack="harness.runtime.aws_account:check_stack",
+))

@@ -123,8 +123,18 @@ def runtime_dir() -> Path:
 class Emulator:
     """The managed moto server: one per user and machine, its pid and log in runtime_dir()."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, port: int = PORT, environment: dict[str, str] | None = None) -> None:
         self.directory = directory or runtime_dir()
+        self.port = port  # another port and environment: a dedicated emulator (harness.runtime.aws_account)
+        self.environment = environment or {}
+
+    @property
+    def url(self) -> str:
+        return endpoint_url() if self.port == PORT else f"http://127.0.0.1:{self.port}"
+
+    def answers(self) -> bool:
+        """moto's own page answers: needs no credentials, so it works with IAM enforced too."""
+        return _answers(f"{self.url}/moto-api/")
 
     @property
     def pid_file(self) -> Path:
@@ -174,18 +184,18 @@ class Emulator:
             if identify(url):
                 return url  # the user's LocalStack (or another moto): shared, never stopped by us
             raise BreakfixError(port_taken_message())
-        self._start(progress)
+        self.start(progress)
         return url
 
-    def _start(self, progress: Progress | None) -> None:
+    def start(self, progress: Progress | None) -> None:
         if progress:
-            progress("starting the AWS emulator (moto) on 127.0.0.1:4566")
+            progress(f"starting the AWS emulator (moto) on 127.0.0.1:{self.port}")
         self.directory.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             # its own session: it outlives this CLI call and a Ctrl-C in the learner's terminal
             process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(PORT)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env={**os.environ, **self.environment},
             )
         self.pid_file.write_text(str(process.pid))
 
@@ -193,7 +203,7 @@ class Emulator:
             if process.poll() is not None:
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
                 raise BreakfixError(f"the AWS emulator (moto) exited at start ({tail[0]}); is `moto[server]` installed? `breakfix doctor`")
-            return _answers(f"{endpoint_url()}/moto-api/")  # moto's own page: needs no service backend loaded
+            return self.answers()  # moto's own page: needs no service backend loaded
 
         if wait_until(answering, START_TIMEOUT, every=0.03):
             return
@@ -335,12 +345,14 @@ class AwsRuntime:
             raise BreakfixError(f"left behind in the AWS emulator: {', '.join(left)}")
 
     def env(self) -> dict[str, str]:
-        variables = client_env()
-        tools = str(Path(sys.executable).parent)  # the aws CLI installed beside breakfix (its virtualenv)
-        path = os.environ.get("PATH", "")
-        if tools not in path.split(os.pathsep):
-            variables["PATH"] = os.pathsep.join([tools, path]) if path else tools
-        return variables
+        return {**client_env(), **tools_path()}
+
+
+def tools_path() -> dict[str, str]:
+    """PATH with the aws CLI installed beside breakfix (its virtualenv) on it, when it is not already."""
+    tools = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    return {} if tools in path.split(os.pathsep) else {"PATH": os.pathsep.join([tools, path]) if path else tools}
 
 
 def create_versioned_bucket(name: str) -> None:

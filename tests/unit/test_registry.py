@@ -86,7 +86,7 @@ def manifest_with(requires: list[str]) -> ScenarioManifest:
 def test_the_manifest_knows_exactly_the_registered_requirements(dummy: object, monkeypatch: pytest.MonkeyPatch) -> None:
     assert manifest_with(["docker", "dummy-top"]).requires == ["docker", "dummy-top"]
     monkeypatch.delitem(registry.REGISTRY, "dummy-top")
-    with pytest.raises(ValidationError, match=r"Input should be 'dummy-base', 'pki', 'docker', 'kind', 'aws' or 'terraform' "):
+    with pytest.raises(ValidationError, match=r"Input should be 'dummy-base', 'pki', 'docker', 'kind', 'aws', 'aws-iam' or 'terraform' "):
         manifest_with(["docker", "dummy-top"])
 
 
@@ -121,7 +121,7 @@ def test_the_catalog_asks_the_registered_runtime_to_check_the_stack(dummy: objec
 
 
 def test_the_shipped_requirements_and_their_order() -> None:
-    assert registry.names() == ["pki", "docker", "kind", "aws", "terraform"]
+    assert registry.names() == ["pki", "docker", "kind", "aws", "aws-iam", "terraform"]
     assert [registration.name for registration in registry.ordered(["terraform"])] == ["aws", "terraform"]
     assert registry.needs_engine(["docker"]) and registry.needs_engine(["kind"]) and not registry.needs_engine(["terraform"])
 
