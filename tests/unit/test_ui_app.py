@@ -161,3 +161,16 @@ def test_the_stream_pushes_points_and_stops_the_observer_when_the_page_goes(serv
     while observer.running:
         assert time.monotonic() < deadline, "the observer kept running after the page went away"
         time.sleep(0.1)
+
+
+def test_pages_load_nothing_from_outside_the_package() -> None:
+    import re
+
+    from harness.ui.app import STATIC
+
+    for page in STATIC.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), f"{page.name} loads from another site"
+        for asset in re.findall(r"""(?:src|href)="/static/([^"]+)\"""", text):
+            assert (STATIC / asset).is_file(), f"{page.name}: /static/{asset} is not shipped"
+    assert (STATIC / "uPlot.iife.min.js").stat().st_size > 30_000  # the vendored chart library itself, not a stub
