@@ -5,11 +5,12 @@ from __future__ import annotations
 import http.client
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from harness.ui.server import launch
 
 
 @dataclass
@@ -33,14 +34,8 @@ class Page:
 
 @contextmanager
 def ui_server() -> Iterator[Page]:
-    process = subprocess.Popen([sys.executable, "-m", "harness", "ui"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               stdin=subprocess.DEVNULL)
+    process, url = launch()
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        if not first.startswith("breakfix ui: "):
-            raise SystemExit(f"breakfix ui did not start: {first}{process.stdout.read()}")
-        url = first.split(": ", 1)[1].strip()
         address, token = url.removeprefix("http://").split("/?token=")
         yield Page(process, int(address.split(":")[1]), token)
     finally:

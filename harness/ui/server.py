@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import webbrowser
 from collections.abc import Callable
@@ -50,3 +52,15 @@ def _warm() -> None:
 
     with contextlib.suppress(Exception):  # a catalog problem is shown by the page's own request, with its message
         views.catalog_rows()
+
+
+def launch() -> tuple[subprocess.Popen[str], str]:
+    """`breakfix ui` in a child process as a user starts it, and the URL it printed (for scripts, tests, benchmarks)."""
+    process = subprocess.Popen([sys.executable, "-m", "harness", "ui"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    if not first.startswith("breakfix ui: http://"):
+        process.kill()
+        raise BreakfixError(f"breakfix ui did not start: {first}{process.stdout.read()}".strip())
+    return process, first.split(": ", 1)[1].strip()

@@ -46,13 +46,12 @@ def wait_for(what: str, seconds: float, probe: Callable[[], Any]) -> Any:
 @pytest.fixture
 def ui() -> Iterator[str]:
     """`breakfix ui` as a user runs it; the URL with the token is the first line it prints."""
-    process = subprocess.Popen([sys.executable, "-m", "harness", "ui"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               stdin=subprocess.DEVNULL)
+    from harness.ui.server import launch
+
+    process, url = launch()
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("breakfix ui: http://127.0.0.1:"), first
-        yield first.split(": ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
     finally:
         process.terminate()
         process.wait(15)
