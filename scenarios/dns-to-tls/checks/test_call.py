@@ -15,7 +15,8 @@ def test_client_calls_the_api_over_verified_tls(client, address, inspect):
     nonce = secrets.token_hex(8)
     code, output = client(f"curl -sS --max-time 8 -H 'X-Request-Nonce: {nonce}' -w '\\n%{{http_code}} %{{remote_ip}}' https://{NAME}/v1/status 2>&1")
     lines = output.strip().splitlines()
-    assert code == 0, f"curl https://{NAME}/v1/status from the client fails (exit {code}): {lines[-1] if lines else 'no output'}"
+    error = next((line for line in lines if line.startswith("curl:")), lines[-1] if lines else "no output")
+    assert code == 0, f"curl https://{NAME}/v1/status from the client fails (exit {code}): {error}"
     status, remote = lines[-1].split()
     assert status == "200", f"https://{NAME}/v1/status answers {status}: {' '.join(lines[:-1])[:200]}"
     lb = address("lb")
