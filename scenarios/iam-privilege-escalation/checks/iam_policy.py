@@ -195,3 +195,14 @@ def explain(error: Exception) -> str:
     inner = re.search(r"<Message>([^<]*)</Message>", message)
     message = inner.group(1) if inner else message
     return f"{code}: {message[:160]}"
+
+
+def function_zip(build: str) -> bytes:
+    """A deployable Lambda package (one handler), marked with `build` so each deploy is new code."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", f"# build {build}\ndef handle(event, context):\n    return {{'ok': True}}\n")
+    return buffer.getvalue()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from iam_policy import ACCOUNT_ID, ALICE, CI_ROLE, OPERATOR_ROLE, Account, Principal, allows, denied, explain
+from iam_policy import ACCOUNT_ID, ALICE, CI_ROLE, OPERATOR_ROLE, Account, Principal, allows, denied, explain, function_zip
 
 EVERYTHING = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -93,7 +93,7 @@ def assume_deploy_role(account: Any, actor: Actor) -> str | None:
 def pass_role_to_lambda(account: Any, actor: Actor) -> str | None:
     name = f"preview-{uuid.uuid4().hex[:8]}"
     actor.client(account, "lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=CI_ROLE, Handler="handler.handle", Code={"ZipFile": _zip()})
+        FunctionName=name, Runtime="python3.11", Role=CI_ROLE, Handler="handler.handle", Code={"ZipFile": function_zip(name)})
     with contextlib.suppress(Exception):  # moto fails the signature of every DeleteFunction when IAM is enforced
         account.client("lambda").delete_function(FunctionName=name)
     return f"created the Lambda function {name} running as ci-deploy (lambda:CreateFunction; moto does not check iam:PassRole)"
@@ -106,16 +106,6 @@ def rewrite_operator_trust(account: Any, actor: Actor) -> str | None:
     iam.update_assume_role_policy(RoleName="payments-operator", PolicyDocument=json.dumps(trust))
     admin.update_assume_role_policy(RoleName="payments-operator", PolicyDocument=previous if isinstance(previous, str) else json.dumps(previous))
     return "rewrote the trust of payments-operator to let itself in"
-
-
-def _zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return 1\n")
-    return buffer.getvalue()
 
 
 # -- what the policies say, for the same path ----------------------------------------------------

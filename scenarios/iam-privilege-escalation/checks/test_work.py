@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from iam_policy import ACCOUNT_ID, ALICE, BUCKET, CI_ROLE, FUNCTION, Account, allows, denied, error_code, explain
+from iam_policy import ACCOUNT_ID, ALICE, BUCKET, CI_ROLE, FUNCTION, Account, allows, denied, error_code, explain, function_zip
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{FUNCTION}"
 
@@ -46,7 +46,7 @@ def test_pipeline_deploys(account: Any, analysis: Callable[[], Account]) -> None
     except Exception as exc:
         raise AssertionError(f"the CI runner (user ci-runner) cannot assume the deploy role ci-deploy: {explain(exc)}") from None
     key = f"releases/payments-api-{uuid.uuid4().hex[:8]}.zip"
-    zipped = account_zip()
+    zipped = function_zip(key)
     failures = run([
         (f"put s3://{BUCKET}/{key}", "s3:PutObject", f"arn:aws:s3:::{BUCKET}/{key}", lambda: s3.put_object(Bucket=BUCKET, Key=key, Body=zipped)),
         ("update the code of payments-api", "lambda:UpdateFunctionCode", FUNCTION_ARN,
@@ -70,13 +70,3 @@ def test_developers_can_do_their_work(account: Any, analysis: Callable[[], Accou
          lambda: ssm.get_parameter(Name="/payments/dev/feature-flags")),
     ], ALICE, analysis)
     assert not failures, "developer alice cannot " + "; ".join(failures)
-
-
-def account_zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", f"# build {uuid.uuid4().hex}\ndef handle(event, context):\n    return {{'ok': True}}\n")
-    return buffer.getvalue()
