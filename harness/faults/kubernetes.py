@@ -87,13 +87,13 @@ class ManifestDrift(Fault[ManifestDriftParams]):
         ctx.forget(self.key)
 
 
-def load_manifests_file(path: Path) -> list[dict]:
+def load_manifests_file(path: Path) -> list[dict[str, Any]]:
     import yaml
 
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def delete_objects(kube, documents: list[dict]) -> None:  # type: ignore[no-untyped-def]
+def delete_objects(kube, documents: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
     from kubernetes.client.exceptions import ApiException
 
     for document in documents:

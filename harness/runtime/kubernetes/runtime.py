@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import BreakfixError
+from harness.manifest import ClusterSpec
 from harness.runtime.kubernetes import providers
 from harness.runtime.kubernetes.api import Kube
-from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterSpec, node_ports, shape, unmet
+from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, node_ports, shape, unmet
 from harness.runtime.kubernetes.common import Progress, kubeconfig_path
 from harness.runtime.kubernetes.images import WORKLOAD_IMAGE, ensure_workload_image, image_problems
 from harness.runtime.kubernetes.manifests import images_of, load_manifests, schema_problems

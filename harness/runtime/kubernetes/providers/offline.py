@@ -42,8 +42,9 @@ import yaml
 
 from harness import procs
 from harness.errors import BreakfixError
+from harness.paths import content_root
 from harness.runtime.kubernetes.cluster import Node, shape
-from harness.runtime.kubernetes.common import CLUSTER, Progress, cache_root, content_root, run, stream
+from harness.runtime.kubernetes.common import CLUSTER, Progress, cache_root, run, stream
 from harness.runtime.kubernetes.kubelet import kubelet_settings, kubelet_view_of_host_memory, merge_kubelet_config
 from harness.timing import wait_until
 
