@@ -1,0 +1,138 @@
+"""The webhook contract through an endpoint outage, a payout burst and a dispatcher killed mid-work,
+counted in the customers' receivers' own logs."""
+
+from collections import defaultdict
+from statistics import median
+
+MAX_RETRIES_PER_100MS = 30  # globex's normal traffic is under 1 delivery per 100 ms; the burst is 60
+MIN_BACKOFF_GROWTH = 1.3  # later retries of a failing delivery wait this much longer than its first (x median)
+MIN_INTERVALS = 8  # fewer retry intervals than this are too few to judge backing off by
+MAX_P95_LATENCY = 5.0  # seconds, producer to acme's receiver
+MAX_ATTEMPTS_AFTER_GONE = 2  # a 410 is final: one attempt, and at most one more
+MAX_MEMORY_MB = 100
+
+
+def sample(items: list[str], most: int = 4) -> str:
+    return "; ".join(items[:most]) + (f"; ... ({len(items) - most} more)" if len(items) > most else "")
+
+
+def test_every_event_reaches_every_endpoint_that_is_up(run):
+    """Every event reaches every endpoint that is up at the end, at least once (0 missing)"""
+    assert not run.refused, f"the producer did not accept {len(run.refused)} publish call(s): " + sample(run.refused)
+    missing = []
+    for endpoint in run.UP_AT_END:
+        expected = run.expected(endpoint)
+        processed = run.processed(endpoint)
+        lost = [sent for sent in expected if sent.event_id not in processed]
+        if lost:
+            attempted = {entry["event"] for entry in run.logs[endpoint]}
+            never = sum(1 for sent in lost if sent.event_id not in attempted)
+            missing.append(f"{endpoint} is missing {len(lost)} of its {len(expected)} events ({never} never attempted), "
+                           f"e.g. {', '.join(sent.event_id for sent in lost[:2])}")
+    assert not missing, (
+        f"events lost ({run.killed}; globex down for {run.OUTAGE_SECONDS:.0f} s; waited until {run.DRAIN:.0f} s after it was back): "
+        + sample(missing)
+    )
+
+
+def test_redeliveries_are_identical(run):
+    """Every delivery is signed, and a redelivery is the same request: same event id, body and signature"""
+    unsigned, differing = [], []
+    for endpoint, entries in run.logs.items():
+        requests = defaultdict(set)
+        for entry in entries:
+            if not entry["valid"]:
+                unsigned.append(f"{endpoint}: {entry['event']} ({entry['signature'][:20] or 'no signature'})")
+            requests[entry["event"]].add((entry["body"], entry["signature"]))
+        differing += [f"{endpoint}: {event} sent as {len(variants)} different requests"
+                      for event, variants in requests.items() if len(variants) > 1]
+    assert not unsigned, f"{len(unsigned)} deliveries carry no valid signature of their body: " + sample(unsigned)
+    assert not differing, f"{len(differing)} events were redelivered with a different body or signature: " + sample(differing)
+
+
+def retry_intervals(run) -> tuple[list[float], list[float]]:
+    """Seconds from each failed attempt at globex to the next attempt of the same event: (after the first
+    failure, after later ones). An interval the dispatcher spent dead and restarting is left out."""
+    attempts = defaultdict(list)
+    for entry in run.logs["globex"]:
+        attempts[entry["event"]].append(entry)
+    first, later = [], []
+    back = run.back_at()
+    for entries in attempts.values():
+        for number, (failed, following) in enumerate(zip(entries, entries[1:], strict=False)):
+            if failed["status"] < 300 or (failed["t"] < back and following["t"] > run.killed_at):
+                continue
+            (first if number == 0 else later).append(following["t"] - failed["t"])
+    return first, later
+
+
+def test_retries_are_spread(run):
+    """Retries to a failing endpoint back off and are spread out, never a wave (at most 30 within 100 ms at globex)"""
+    retries = sorted(entry["t"] for entry in run.logs["globex"] if entry["retry"])
+    peak, at, start = 0, 0.0, 0
+    for index, moment in enumerate(retries):
+        while moment - retries[start] >= 0.1:
+            start += 1
+        if index - start + 1 > peak:
+            peak, at = index - start + 1, retries[start]
+    assert peak <= MAX_RETRIES_PER_100MS, (
+        f"globex received {peak} retries within 100 ms, {at - run.outage[0]:+.1f} s from the start of its outage "
+        f"(the bar: {MAX_RETRIES_PER_100MS}; {len(retries)} retries in all, after a payout run of {run.BURST} events "
+        "failed together): do failures that happened together retry together?"
+    )
+    # a dispatcher starved of CPU spreads even a lockstep schedule out: backing off is the part a busy
+    # machine cannot blur (the waits grow whatever the delays added to each)
+    first, later = retry_intervals(run)
+    if len(first) >= MIN_INTERVALS and len(later) >= MIN_INTERVALS:
+        grown = median(later) / max(median(first), 0.01)
+        assert grown >= MIN_BACKOFF_GROWTH, (
+            f"globex's retries do not back off while it is down: a failed delivery waited {median(first):.1f} s (median of "
+            f"{len(first)}) for its first retry and {median(later):.1f} s (median of {len(later)}) for later ones"
+        )
+
+
+def test_healthy_endpoint_is_not_held_up(run):
+    """A healthy endpoint's deliveries are not held up by slow or failing ones (95% of acme's within 5 s)"""
+    processed = run.processed("acme")
+    # what is published while the killed dispatcher is down waits for it (and for its catching up),
+    # whatever its design: those events are not judged, unless the restart took most of the run
+    back = run.back_at()
+    expected = [sent for sent in run.expected("acme") if not run.killed_at <= sent.sent_at < back + run.CATCH_UP]
+    if len(expected) < 10:
+        expected = run.expected("acme")
+    latencies = sorted(processed[sent.event_id] - max(sent.sent_at, back if sent.sent_at >= run.killed_at else 0.0)
+                       for sent in expected if sent.event_id in processed)
+    assert latencies and len(latencies) >= 0.9 * len(expected), f"acme processed only {len(latencies)} of its {len(expected)} events"
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    assert p95 <= MAX_P95_LATENCY, (
+        f"acme, a healthy endpoint, got its events {p95:.1f} s after they were published (p95 of {len(latencies)}; "
+        f"median {latencies[len(latencies) // 2]:.1f} s; the bar: {MAX_P95_LATENCY:.0f} s; the killed dispatcher was back "
+        f"{back - run.killed_at:.1f} s after the kill) while initech was slow and globex down"
+    )
+
+
+def test_gone_endpoint_is_dead_lettered(run):
+    """A 410 Gone endpoint's events end in dead_letters, not in endless retries"""
+    attempts = defaultdict(int)
+    for entry in run.logs["umbrella"]:
+        attempts[entry["event"]] += 1
+    hammered = sorted(((count, event) for event, count in attempts.items() if count > MAX_ATTEMPTS_AFTER_GONE), reverse=True)
+    assert not hammered, (
+        f"umbrella answered 410 Gone and still got {sum(count for count, _ in hammered)} attempts for {len(hammered)} "
+        f"events (up to {hammered[0][0]} for one) within {run.timeline['drained']:.0f} s"
+    )
+    assert run.dead_letters is not None, f"the dead_letters table could not be read: {run.dead_letters_error}"
+    expected = run.expected("umbrella")
+    missing = [sent.event_id for sent in expected if sent.event_id not in run.dead_letters]
+    assert not missing, (
+        f"{len(missing)} of umbrella's {len(expected)} events are not in dead_letters (endpoint 'umbrella') "
+        f"{run.timeline['drained']:.0f} s into the run, e.g. {', '.join(missing[:3])}"
+    )
+
+
+def test_dispatcher_memory_is_bounded(run):
+    """The dispatcher's memory stays bounded (under 100 MB resident) through the run"""
+    assert run.memory_kb is not None, "the dispatcher container's processes could not be read"
+    assert run.memory_kb <= MAX_MEMORY_MB * 1024, (
+        f"the dispatcher's processes hold {run.memory_kb // 1024} MB resident after the run (the bar: {MAX_MEMORY_MB} MB)"
+    )
