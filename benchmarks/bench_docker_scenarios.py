@@ -111,6 +111,20 @@ def check_beside_plain_pytest(entry: catalog.Entry, rounds: int) -> tuple[float,
     return statistics.median(checks), statistics.median(plain)
 
 
+def solved_checks_and_memory(entry: catalog.Entry, rounds: int, client) -> tuple[float, float, int]:
+    """The reference fix applied to the active instance, then check_beside_plain_pytest on it while the
+    stack's memory is sampled: (check, plain pytest, peak bytes)."""
+    timed(breakfix("solve", "--apply", "--yes"))
+    peaks: list[int] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_stack_memory, args=(entry.id, client, stop, peaks), daemon=True)
+    sampler.start()
+    fixed, plain_fixed = check_beside_plain_pytest(entry, rounds)
+    stop.set()
+    sampler.join(30)
+    return fixed, plain_fixed, max(peaks, default=0)
+
+
 def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str, str]]:
     state = Path(tempfile.mkdtemp(prefix="bfbench-state-"))
     os.environ["BREAKFIX_STATE_DIR"] = str(state)
@@ -129,14 +143,7 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
         timed(breakfix("stop"))
     timed(breakfix("start", entry.id))
     broken, plain_broken = check_beside_plain_pytest(entry, rounds)
-    timed(breakfix("solve", "--apply", "--yes"))
-    peaks: list[int] = []
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_stack_memory, args=(entry.id, client, stop, peaks), daemon=True)
-    sampler.start()
-    fixed, plain_fixed = check_beside_plain_pytest(entry, rounds)
-    stop.set()
-    sampler.join(30)
+    fixed, plain_fixed, peak = solved_checks_and_memory(entry, rounds, client)
     timed(breakfix("stop"))
     # the raw equivalent of a start: compose up to healthy, then one plain pytest run of the checks
     raw_median = statistics.median(raw) if raw else None
@@ -158,7 +165,7 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
     for system, check, plain in (("broken", broken, plain_broken), ("fixed", fixed, plain_fixed)):
         rows.append((f"plain pytest of the same checks, {system} (median)", f"{plain:.2f}s", "", "pytest -p harness.grading.plugin"))
         rows.append((f"breakfix check, {system} (median)", f"{check:.2f}s", f"{check / plain:.2f}x plain pytest", f"on the {system} system"))
-    rows.append(("stack memory peak during check", f"{max(peaks, default=0) / 2**20:.0f} MiB", "", "sum over the stack's containers, fixed system"))
+    rows.append(("stack memory peak during check", f"{peak / 2**20:.0f} MiB", "", "sum over the stack's containers, fixed system"))
 
     rows.append(("verify", f"{timed(breakfix('verify', entry.id)):.1f}s", "", "healthy, broken, solved, teardown"))
     fakes = timed(breakfix("verify", entry.id, "--fakes"))
