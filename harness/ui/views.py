@@ -71,6 +71,15 @@ def entry_page(entry: Entry) -> dict[str, Any]:
             "signals": [spec.kind for spec in for_entry(entry)], "active": state.active_instance() == entry.id}
 
 
+def _solution_applied_after(record: state.InstanceState) -> float | None:
+    try:
+        attempt = history.current(record.entry_id)
+    except BreakfixError:
+        return None
+    applied = None if attempt is None else attempt.solution_applied
+    return None if applied is None else applied - (record.handed_over_at or record.started_at)
+
+
 def status() -> dict[str, Any]:
     """The active instance as `breakfix status --json` tells it, plus the hints taken so far, rendered."""
     record = state.load_active()
@@ -78,10 +87,9 @@ def status() -> dict[str, Any]:
         return {"active": False}
     entry = catalog.find(record.entry_id)
     hints = entry.hint_files
-    from harness.cli import _solution_applied_after  # status's own reading of the history: a pass after `solve --apply` is no solve
-
     solved_after = record.solved_at - (record.handed_over_at or record.started_at) if record.solved_at else None
     applied_after = _solution_applied_after(record)
+    # as `breakfix status` reads it: a pass after `solve --apply` is the reference's, not the learner's
     if applied_after is not None and (solved_after is None or solved_after >= applied_after):
         solved_after = None
     return {"active": True, "entry": record.entry_id, "title": entry.manifest.title, "kind": record.kind, "phase": record.phase,

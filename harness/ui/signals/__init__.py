@@ -8,39 +8,11 @@ are the whole of the observer's load on the system under test.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
-
 from harness.catalog import Entry
 from harness.manifest import ScenarioManifest, SignalSpec
+from harness.ui.signals.base import FACTORIES, Signal, Target
 
-
-class Signal(Protocol):
-    kind: str
-    interval: float  # seconds between samples
-
-    def sample(self) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a signal is built against: the entry and its running instance."""
-
-    entry: Entry
-    instance: str
-
-
-Factory = Callable[[SignalSpec, Target], Signal]
-FACTORIES: dict[str, Factory] = {}
-
-
-def register(kind: str) -> Callable[[Factory], Factory]:
-    def add(factory: Factory) -> Factory:
-        FACTORIES[kind] = factory
-        return factory
-
-    return add
+__all__ = ["Signal", "Target", "build", "for_entry"]
 
 
 def build(spec: SignalSpec, target: Target) -> Signal:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from harness.loopback import HOST, loopback_port
 from harness.manifest import ScenarioManifest, SignalSpec
-from harness.ui.signals import Target, register
+from harness.ui.signals.base import Target, register
 
 RATE = 4  # requests per second: a learner's browser tab, not a load test; the checks' own loads are 100x this
 TIMEOUT = 0.8  # a hung request is a point of its own ("no response"), and never stretches a one-second bucket much

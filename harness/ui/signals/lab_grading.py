@@ -6,7 +6,7 @@ from typing import Any
 
 from harness import history
 from harness.manifest import SignalSpec
-from harness.ui.signals import Target, register
+from harness.ui.signals.base import Target, register
 
 
 def last_grading(attempts: list[history.Attempt]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.errors import BreakfixError
 from harness.manifest import ScenarioManifest, SignalSpec
-from harness.ui.signals import Target, register
+from harness.ui.signals.base import Target, register
 
 
 def reading(attrs: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:

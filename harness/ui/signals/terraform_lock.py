@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from harness.manifest import ScenarioManifest, SignalSpec
-from harness.ui.signals import Target, register
+from harness.ui.signals.base import Target, register
 
 
 class StateStore(Protocol):
