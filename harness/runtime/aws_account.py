@@ -23,7 +23,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,10 @@ from harness.runtime import Progress
 from harness.runtime.aws import REGION, Emulator, tools_path
 from harness.runtime.common import port_is_free
 from harness.validation import problems
+
+if TYPE_CHECKING:
+    from harness.registry import Finding, Setup, StackCheck
+    from harness.settle import Readiness
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -223,7 +227,7 @@ class AccountRuntime:
     def alive(self) -> bool:
         return self.emulator.answers()
 
-    def settle(self) -> list[Any]:
+    def settle(self) -> list[Readiness]:
         from harness.settle import Readiness
 
         return [Readiness("the account's AWS emulator to answer", lambda: None if self.alive() else f"nothing answers at {self.url}", timeout=5)]
@@ -256,7 +260,7 @@ def _client(service: str, url: str, key: str, secret: str, token: str | None) ->
     return session.client(service, endpoint_url=url, config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 1}))
 
 
-def check_stack(check: Any) -> None:
+def check_stack(check: StackCheck) -> None:
     """An aws-iam scenario's stack is an account file (`Account`)."""
     if check.stack.suffix not in (".yaml", ".yml"):
         raise BreakfixError(f"{check.manifest_file}: stack: {check.manifest.stack!r}: an AWS account stack is a YAML account file (e.g. stack/account.yaml)")
@@ -264,7 +268,7 @@ def check_stack(check: Any) -> None:
     load_account(check.stack)
 
 
-def findings() -> list[Any]:
+def findings() -> list[Finding]:
     import importlib.util
 
     from harness.registry import Finding
@@ -274,6 +278,9 @@ def findings() -> list[Any]:
     return [Finding("aws-iam", "moto with IAM enforcement", not missing, detail)]
 
 
-def from_setup(setup: Any) -> AccountRuntime:
+def from_setup(setup: Setup) -> AccountRuntime:
+    from harness.manifest import ScenarioManifest
+
+    assert isinstance(setup.manifest, ScenarioManifest), "only a scenario has an account stack"
     stack = setup.manifest.stack
     return AccountRuntime(setup.instance, setup.workspace / stack, setup.workspace.parent / "aws-account", setup.directory / stack)
