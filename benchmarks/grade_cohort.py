@@ -10,8 +10,9 @@ fix in turn, made by bench_grade.make_submissions):
 
 For each: wall time, time per submission, how many passed, peak resident memory of the grading
 process tree (sampled every 0.2 s) and the largest sandbox peak a submission reported, and the ratio
-of the one-by-one wall time to this row's. Bounded: every `breakfix grade` process has `--budget`
-seconds (default 900) and a run over it is killed and reported, never waited out:
+of the one-by-one time per submission to this row's. Bounded: each of the three has `--budget` seconds
+(default 900; the one-by-one runs share theirs) and what is over it is stopped and reported, never
+waited out; the time per submission is then over what was graded:
 
     .venv/bin/python benchmarks/grade_cohort.py [--lab kv-ttl] [-n 30] [--jobs J] [--budget 900]
 """
@@ -47,6 +48,9 @@ class Run:
     graded: int = 0
     sandbox_peak: int = 0
     over_budget: bool = False
+
+    def per_submission(self) -> float:
+        return self.wall / self.graded if self.graded else 0.0
 
     def add(self, other: Run) -> None:
         """One more `breakfix grade` process of a run made of several, one after another."""
@@ -120,10 +124,12 @@ def main() -> None:
                    "one by one / this"):
         table.add_column(column, justify="right")
     for name, run_jobs, run in rows:
-        over = " (over budget: killed)" if run.over_budget else ""
-        table.add_row(name, str(run_jobs), f"{run.wall:.1f}{over}", f"{run.wall / args.n:.2f}", f"{run.passed}/{run.graded}",
+        over = " (over budget: stopped)" if run.over_budget else ""
+        # per graded submission: a run stopped by its budget still compares by what it graded
+        ratio = one_by_one.per_submission() / run.per_submission() if run.graded and one_by_one.graded else None
+        table.add_row(name, str(run_jobs), f"{run.wall:.1f}{over}", f"{run.per_submission():.2f}", f"{run.passed}/{run.graded}",
                       f"{run.peak_rss / 2**20:.0f}", f"{run.sandbox_peak / 2**20:.0f}" if run.sandbox_peak else "-",
-                      f"{one_by_one.wall / run.wall:.2f}x" if run.wall and not (run.over_budget or one_by_one.over_budget) else "-")
+                      f"{ratio:.2f}x" if ratio else "-")
     console.print(table)
 
 
