@@ -6,6 +6,7 @@ from statistics import median
 
 MAX_RETRIES_PER_100MS = 30  # globex's normal traffic is under 1 delivery per 100 ms; the burst is 60
 MIN_BACKOFF_GROWTH = 1.3  # later retries of a failing delivery wait this much longer than its first (x median)
+MIN_BACKOFF_STEP = 0.5  # ... or this many seconds longer
 MIN_INTERVALS = 8  # fewer retry intervals than this are too few to judge backing off by
 MAX_P95_LATENCY = 5.0  # seconds, producer to acme's receiver
 MAX_ATTEMPTS_AFTER_GONE = 2  # a 410 is final: one attempt, and at most one more
@@ -84,8 +85,9 @@ def test_retries_are_spread(run):
     # machine cannot blur (the waits grow whatever the delays added to each)
     first, later = retry_intervals(run)
     if len(first) >= MIN_INTERVALS and len(later) >= MIN_INTERVALS:
-        grown = median(later) / max(median(first), 0.01)
-        assert grown >= MIN_BACKOFF_GROWTH, (
+        # either measure will do: a starved dispatcher adds seconds to every wait, which flattens the ratio
+        grown = median(later) / max(median(first), 0.01) >= MIN_BACKOFF_GROWTH or median(later) - median(first) >= MIN_BACKOFF_STEP
+        assert grown, (
             f"globex's retries do not back off while it is down: a failed delivery waited {median(first):.1f} s (median of "
             f"{len(first)}) for its first retry and {median(later):.1f} s (median of {len(later)}) for later ones"
         )
@@ -104,9 +106,12 @@ def test_healthy_endpoint_is_not_held_up(run):
                        for sent in expected if sent.event_id in processed)
     assert latencies and len(latencies) >= 0.9 * len(expected), f"acme processed only {len(latencies)} of its {len(expected)} events"
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    assert p95 <= MAX_P95_LATENCY, (
+    # a machine so busy that starting the dispatcher again takes seconds delays every delivery as much:
+    # the restart's excess over a second is the measure of it, and is allowed on top
+    bar = MAX_P95_LATENCY + max(0.0, back - run.killed_at - 1.0)
+    assert p95 <= bar, (
         f"acme, a healthy endpoint, got its events {p95:.1f} s after they were published (p95 of {len(latencies)}; "
-        f"median {latencies[len(latencies) // 2]:.1f} s; the bar: {MAX_P95_LATENCY:.0f} s; the killed dispatcher was back "
+        f"median {latencies[len(latencies) // 2]:.1f} s; the bar: {bar:.1f} s; the killed dispatcher was back "
         f"{back - run.killed_at:.1f} s after the kill) while initech was slow and globex down"
     )
 
