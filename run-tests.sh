@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite, setting itself up first (Docker engine, virtualenv, base image):  ./run-tests.sh
 # Extra arguments go to pytest, e.g. ./run-tests.sh tests/unit -x
-# Tests run on BREAKFIX_TEST_WORKERS pytest-xdist workers (default 4; 0 runs them in this process): most of the
+# Tests run on BREAKFIX_TEST_WORKERS pytest-xdist workers (default 3; 0 runs them in this process): most of the
 # suite's time is spent waiting on real systems (settling, grading windows, OOM kills), not on the 2 CPUs, and
 # tests that provision the same entry stay on one worker (tests/conftest.py: group_by_shared_resources).
 set -euo pipefail
@@ -9,4 +9,4 @@ source "$(dirname "$0")/scripts/bootstrap.sh"
 bootstrap "[test]"
 cd "$ROOT"
 "$VENV/bin/ruff" check harness tests benchmarks scenarios labs  # lint first: seconds, before minutes of tests
-exec "$VENV/bin/pytest" -n "${BREAKFIX_TEST_WORKERS:-4}" --dist loadgroup "$@"
+exec "$VENV/bin/pytest" -n "${BREAKFIX_TEST_WORKERS:-3}" --dist loadgroup "$@"
