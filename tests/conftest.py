@@ -32,6 +32,7 @@ def docker_engine_problem() -> str | None:
 _ENGINE_PROBLEM: list[str | None] = []
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the xdist_group marks into node ids (its hook is untagged)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     group_by_shared_resources(items)
     docker_items = [item for item in items if item.get_closest_marker("docker")]

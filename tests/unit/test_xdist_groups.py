@@ -41,3 +41,23 @@ def test_unit(): pass
     assert groups["test_emulator"] not in (None, groups["test_storm"])
     assert groups["test_undeclared_docker"] == "module test_grouping"
     assert groups["test_unit"] is None
+
+
+def test_under_xdist_the_tests_of_one_group_run_on_one_worker(pytester: pytest.Pytester) -> None:
+    """The marks must reach xdist's scheduler (pytest 9.2 broke that for pytest-xdist 3.8: see pyproject.toml)."""
+    pytester.makeconftest(CONFTEST.read_text())
+    pytester.makeini("[pytest]\nmarkers =\n    docker: d\n    uses: u\n")
+    log = pytester.path / "workers.log"
+    body = "".join(
+        f'''
+@pytest.mark.uses("502-storm")
+def test_storm_{number}():
+    time.sleep(0.2)
+    with open({str(log)!r}, "a") as out:
+        out.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+''' for number in range(6))
+    pytester.makepyfile(test_grouped="import os, time\n\nimport pytest\n" + body)
+    result = pytester.runpytest_subprocess("-n", "3", "--dist", "loadgroup", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    workers = log.read_text().split()
+    assert len(workers) == 6 and len(set(workers)) == 1, f"one group ran on several workers: {workers}"
