@@ -83,6 +83,8 @@ def test_forget_removes_only_its_own_instance() -> None:
         (json.dumps([1, 2]).encode(), "unreadable"),
         (b" " * (state.MAX_STATE_BYTES + 1), "larger than"),
     ],
+    # named ids: a record's started_at is the clock at collection, and xdist workers must collect the same ids
+    ids=["not-json", "not-utf8", "hints-negative", "hints-huge", "schema-version", "phase", "attempt-passed", "not-an-object", "too-large"],
 )
 def test_a_bad_record_is_a_clear_error_naming_the_file_and_the_way_out(content: bytes, reason: str) -> None:
     claimed()
