@@ -303,8 +303,9 @@ class AwsRuntime:
         return f"{hashlib.sha256(str(state_dir()).encode()).hexdigest()[:12]}-{self.instance}"
 
     def provision(self, progress: Progress) -> None:
-        self.emulator.ensure(progress)
+        # leased before it starts: a `breakfix stop` anywhere else in between would stop an unleased emulator
         self.emulator.lease(self.holder)
+        self.emulator.ensure(progress)
 
     def alive(self) -> bool:
         return identify(endpoint_url()) is not None
@@ -329,7 +330,14 @@ class AwsRuntime:
         return [f"bucket {name}" for name in buckets] + [f"table {name}" for name in tables]
 
     def teardown(self) -> None:
-        self.emulator.release(self.holder)
+        # the lease goes only once our buckets are gone: a `breakfix stop` elsewhere must not stop the
+        # emulator while this teardown still talks to it
+        try:
+            self._remove_leftovers()
+        finally:
+            self.emulator.release(self.holder)
+
+    def _remove_leftovers(self) -> None:
         if not self.alive():
             if ENDPOINT_VARIABLE not in os.environ:
                 return  # no emulator answers on 4566: whatever held our buckets died with its memory

@@ -57,7 +57,7 @@ def test_report_of_a_real_attempt(tmp_path: Path) -> None:
     start = attempt["started"]
     first, last = attempt["checks"]
     [taken] = attempt["hints_taken"]
-    assert attempt["handed_over"] <= first["at"] <= taken["at"] <= last["at"] <= attempt["ended"], "recorded in the order they ran"
+    assert attempt["handed_over"] <= first["at"] <= taken["at"] <= attempt["solution_applied"] <= last["at"] <= attempt["ended"], "recorded in the order they ran"
     assert first["failing"] == failed, "the history holds the check's failing conditions and messages"
     timeline = draft.split("## Timeline\n\n", 1)[1].split("\n\n## ", 1)[0]
     heads = [line for line in timeline.splitlines() if line.startswith("- ")]
@@ -66,14 +66,14 @@ def test_report_of_a_real_attempt(tmp_path: Path) -> None:
         f"- {stamp(attempt['handed_over'], start)} handed over, broken: the clock starts",
         f"- {stamp(first['at'], start)} check 1: FAIL, {len(failed)} of {first['passed'] + first['failed']} conditions failing",
         f"- {stamp(taken['at'], start)} hint 1/3 taken",
-        f"- {stamp(last['at'], start)} check 2: PASS, all {last['passed']} conditions pass -- solved",
-        f"- {stamp(attempt['ended'], start)} stopped: solved",
+        f"- {stamp(attempt['solution_applied'], start)} reference solution applied (`breakfix solve --apply`)",
+        f"- {stamp(last['at'], start)} check 2: PASS, all {last['passed']} conditions pass (the reference fix's pass, not a solve)",
+        f"- {stamp(attempt['ended'], start)} stopped: solution-applied",
     ]
     for condition, message in failed.items():  # under check 1, and in detection and impact
         assert f"    - `{condition}`: {' '.join(message.split())}\n" in timeline
         assert f"- `{condition}`: {' '.join(message.split())}" in draft.split("## Detection", 1)[1].split("## Timeline", 1)[0]
         assert f"- `{condition}` (failing from +" in draft.split("## Impact", 1)[1]
     assert "    > A 502 is the load balancer telling you" in timeline, "the hint's text, as `breakfix hint` printed it"
-    minutes, seconds = divmod(round(attempt["solved_after"]), 60)
-    assert f"solved {minutes}m{seconds:02d}s after the hand-over" in draft
+    assert attempt["solved_after"] is None and "not solved: the reference solution was applied" in draft, "solve --apply is not the learner's solve"
     assert "## Root cause\n\n> ✍ **To write:**" in draft and "## Fix\n\n> ✍ **To write:**" in draft
