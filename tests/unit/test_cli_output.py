@@ -60,6 +60,13 @@ def content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def private_emulator_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`breakfix stop` with nothing running stops the machine's AWS emulator when no lease holds it:
+    these tests must not find (and stop) one that a test on another xdist worker started."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "runtime"))
+
+
 @pytest.fixture()
 def docker_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine meets `docker` (the doctor's probe of a real engine is not what these tests are about)."""
