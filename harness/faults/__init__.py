@@ -96,6 +96,9 @@ class Fault(ABC, Generic[P]):
 
     kind: ClassVar[str]
     Params: ClassVar[type[FaultParams]]
+    # what the fault changes outside the workspace's files (a container's settings, a server's memory): its
+    # fix is live too, so a submission of files alone cannot show it (`breakfix grade` refuses such scenarios)
+    live_state: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -98,6 +98,7 @@ class RestartedOnRevert(Fault[SP]):
 @register
 class ContainerStop(RestartedOnRevert[StopParams]):
     kind = "container-stop"
+    live_state = "a stopped container"
 
     def inject(self, ctx: FaultContext) -> None:
         container = ctx.docker.container(self.params.service)
@@ -126,6 +127,7 @@ class ContainerPause(Fault[ServiceParams]):
     """Freeze every process of the container (cgroup freezer): connections hang instead of failing."""
 
     kind = "container-pause"
+    live_state = "a paused container"
 
     def inject(self, ctx: FaultContext) -> None:
         container = ctx.docker.container(self.params.service)
@@ -211,6 +213,7 @@ class RestartLoop(Fault[RestartLoopParams]):
 class LimitFault(Fault[SP]):
     """Shared by the memory and CPU limits: save the container's own fields once, update, restore."""
 
+    live_state = "a container's resource limits (`docker update`)"
     fields: tuple[str, ...]
 
     def wanted(self, ctx: FaultContext) -> dict[str, int]:

@@ -150,6 +150,8 @@ ZP = TypeVar("ZP", bound=ZoneValueParams)
 class _ZoneFault(Fault[ZP]):
     """Keeps the zone file as found at the first inject; revert writes it back and reloads."""
 
+    live_state = "the zone the DNS server was given in its container"
+
     def _saved(self, ctx: FaultContext) -> dict[str, str] | None:
         """The undo state of this fault on the server's current container. A zone holds the addresses of
         the containers it was rendered for, so an original kept from a container since replaced (a
@@ -209,6 +211,7 @@ class RecordDrift(_ZoneFault[RecordDriftParams]):
 @register
 class StaleCache(_ZoneFault[StaleCacheParams]):
     kind = "dns-stale-cache"
+    live_state = "the answer cached in the resolver's memory"
 
     def inject(self, ctx: FaultContext) -> None:
         params = self.params

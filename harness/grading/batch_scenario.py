@@ -11,7 +11,8 @@ One after another, never in parallel: an instance of a scenario is named by its 
 scenario's fixed ports (502-storm: 127.0.0.1:8080), so two gradings of one entry cannot run at once.
 
 Only what lives in files can be graded this way. A fix that is live state -- Terraform state and locks
-in the emulator, objects applied to a cluster -- is refused with a clear message: it can only be graded
+in the emulator, objects applied to a cluster, IAM policies, a resolver's cache (each fault kind says
+what it changes outside the files) -- is refused with a clear message: it can only be graded
 on the candidate's running instance, by `breakfix check` there.
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from harness import state
+from harness import faults, state
 from harness.catalog import Entry
 from harness.errors import BreakfixError
 from harness.grading.batch import (
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 LIVE_STATE = {
     "terraform": "Terraform state, its lock and the resources it applied",
     "aws": "resources in the AWS emulator",
+    "aws-iam": "users, roles and policies in the IAM emulator",
     "kind": "objects applied to the Kubernetes cluster",
 }
 
@@ -62,6 +64,7 @@ def scenario(entry: Entry) -> ScenarioManifest:
     manifest = entry.manifest
     assert isinstance(manifest, ScenarioManifest)
     live = [LIVE_STATE[name] for name in manifest.requires if name in LIVE_STATE]
+    live += dict.fromkeys(fault.live_state for index, spec in enumerate(manifest.faults) if (fault := faults.build(spec, index)).live_state)
     if live or not manifest.stack.endswith((".yaml", ".yml")):
         what = "; ".join(live) or "its stack is not a compose file"
         raise BreakfixError(f"{entry.id} cannot be graded from a workspace archive: its fix is live state ({what}), not files. "

@@ -153,7 +153,13 @@ def storm_workspace(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("entry_id, live", [("terraform-stale-lock", "Terraform state"), ("pod-evictions", "Kubernetes cluster")])
+@pytest.mark.parametrize("entry_id, live", [
+    ("terraform-stale-lock", "Terraform state"),
+    ("pod-evictions", "Kubernetes cluster"),
+    ("iam-privilege-escalation", "IAM emulator"),
+    # its files can be fixed, but the stale answer lives in the resolver's memory: a flush is the fix
+    ("dns-to-tls", "resolver's memory"),
+])
 def test_a_scenario_whose_fix_is_live_state_is_refused_before_anything_runs(entry_id: str, live: str, tmp_path: Path) -> None:
     with pytest.raises(BreakfixError, match=rf"cannot be graded from a workspace archive: its fix is live state \(.*{live}.*`breakfix check"):
         batch_scenario.grade_scenario_batch(find(entry_id), [tmp_path], out=tmp_path / "out", lifecycles=NoEngine)
