@@ -28,7 +28,7 @@ from harness import registry
 from harness.errors import BreakfixError
 from harness.loopback import loopback_port
 from harness.sizes import SIZE, size_bytes
-from harness.validation import problems
+from harness.validation import problems, relative_inside
 
 Difficulty = Literal["easy", "medium", "hard"]
 QUESTION_ID = re.compile(r"^[BCDT]\d{1,2}$")
@@ -207,14 +207,9 @@ def _inside_entry(value: str) -> str:
     if len(value) > MAX_PATH:
         raise ValueError(f"a path of {len(value)} characters; at most {MAX_PATH}")
     _plain_text(value, allow_newlines=False)
-    path = PurePosixPath(value)
-    if path.is_absolute() or value.startswith("~"):
+    if value.startswith("~"):  # a shell would read it as a home directory: as absolute as /home
         raise ValueError(f"{value!r}: must be relative to the entry directory, not absolute")
-    if ".." in path.parts:
-        raise ValueError(f"{value!r}: must stay inside the entry directory (no '..')")
-    if not path.parts:
-        raise ValueError("names no file")
-    return value
+    return relative_inside(value)
 
 
 EntryPath = Annotated[str, AfterValidator(_inside_entry)]

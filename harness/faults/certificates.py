@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import base64
 from abc import abstractmethod
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
 from harness.faults.files import run_reload
 from harness.pki import CertificateAuthority, Issued, Validity, load_authority, load_certificates, reissue, write_text
+from harness.validation import RelativePathInside
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -35,21 +36,13 @@ Stem = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 class CertificateParams(FaultParams):
     """Which leaf of the lab PKI, who signed it, and who must reload after it changes."""
 
-    directory: str = Field(default="stack/pki", description="the PKI folder in the workspace (the stack's pki.yaml `out`)")
+    directory: RelativePathInside = Field(default="stack/pki", description="the PKI folder in the workspace (the stack's pki.yaml `out`)")
     certificate: Stem = Field(description="file stem of the leaf: <name>.crt, <name>.key, <name>.leaf.crt")
     issuer: Stem = Field(description="file stem of the CA that signed it (and signs its reissue)")
     root: Stem = Field(default="root", description="file stem of the root CA")
     chain: bool = Field(default=True, description="false: <name>.crt gets the leaf alone")
     reload_services: list[str] = Field(default_factory=list, description="services that re-read their certificates after the change")
     reload: list[str] = Field(default_factory=lambda: ["nginx", "-s", "reload"], min_length=1)
-
-    @field_validator("directory")
-    @classmethod
-    def _in_the_workspace(cls, value: str) -> str:
-        path = PurePosixPath(value)
-        if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise ValueError(f"{value!r} is not a folder inside the workspace")
-        return value
 
 
 class ExpiredParams(CertificateParams):

@@ -17,6 +17,7 @@ from pydantic import field_validator
 
 from harness.errors import BreakfixError
 from harness.faults import Fault, FaultContext, FaultParams, register
+from harness.validation import outside_problem
 
 
 class ManifestDriftParams(FaultParams):
@@ -32,7 +33,7 @@ class ManifestDriftParams(FaultParams):
             raise ValueError("name at least one manifest to replace")
         for target, source in value.items():
             for name in (target, source):
-                if name is not None and (not name.endswith(".yaml") or name.startswith("/") or ".." in Path(name).parts):
+                if name is not None and (not name.endswith(".yaml") or outside_problem(name) is not None):
                     raise ValueError(f"{name!r}: must be a relative path to a .yaml file inside the scenario")
         return value
 

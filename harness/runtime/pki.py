@@ -18,13 +18,14 @@ new ones. Teardown has nothing of its own to remove: the files live and die with
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from harness.errors import BreakfixError
 from harness.manifest import Strict, describe, load_yaml
+from harness.validation import RelativePathInside
 
 if TYPE_CHECKING:
     from harness.pki import CertificateAuthority, Issued
@@ -53,18 +54,10 @@ class CertificateSpec(Strict):
 
 
 class PkiSpec(Strict):
-    out: str = Field(default="certs", description="folder of the stack the files are written to")
+    out: RelativePathInside = Field(default="certs", description="folder of the stack the files are written to")
     authorities: dict[Name, AuthoritySpec] = Field(min_length=1)
     certificates: dict[Name, CertificateSpec] = Field(default_factory=dict)
     trust: dict[Name, list[Name]] = Field(default_factory=dict, description="bundle file -> the authorities it holds")
-
-    @field_validator("out")
-    @classmethod
-    def _inside_the_stack(cls, value: str) -> str:
-        path = PurePosixPath(value)
-        if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise ValueError(f"{value!r}: a folder inside the stack folder")
-        return value
 
     @model_validator(mode="after")
     def _issuers_known(self) -> PkiSpec:

@@ -50,7 +50,7 @@ def test_every_provision_issues_new_keys(tmp_path: Path) -> None:
         ({"authorities": {"a": {"common_name": "a", "issuer": "b"}, "b": {"common_name": "b", "issuer": "a"}}, "certificates": {}, "trust": {}}, "cycle"),
         ({"certificates": {"x": {"issuer": "nope"}}}, "no authority 'nope'"),
         ({"trust": {"t.crt": ["nope"]}}, "no authority 'nope'"),
-        ({"out": "../outside"}, "inside the stack folder"),
+        ({"out": "../outside"}, "out: '../outside': must stay inside its folder"),
     ],
 )
 def test_bad_specs_are_preflight_problems(tmp_path: Path, change: dict[str, object], problem: str) -> None:
