@@ -139,7 +139,7 @@ def _sign(key: PrivateKey, builder: x509.CertificateBuilder) -> x509.Certificate
 
 @dataclass(frozen=True)
 class IssuedFiles:
-    """Where `Issued.write` put a certificate: `chain` is what a TLS server or client presents."""
+    """Where `KeyedCertificate.write` put a certificate: `chain` is what a TLS server or client presents."""
 
     chain: Path  # leaf followed by its intermediates (nginx ssl_certificate, curl --cert)
     key: Path
@@ -147,12 +147,18 @@ class IssuedFiles:
 
 
 @dataclass(frozen=True)
-class Issued:
-    """A leaf certificate, its key, and the intermediates between it and the root (leaf's issuer first)."""
+class KeyedCertificate:
+    """A certificate and its private key: what a leaf and a CA both hold, and the files both write.
+
+    `chain_pem` is the certificate followed by `presented` (what its holder sends after it in a
+    handshake, never the root); each subclass says what that is."""
 
     certificate: x509.Certificate
     key: PrivateKey
-    intermediates: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def presented(self) -> tuple[x509.Certificate, ...]:
+        return ()
 
     @property
     def cert_pem(self) -> str:
@@ -164,11 +170,11 @@ class Issued:
 
     @property
     def chain_pem(self) -> str:
-        """Leaf then intermediates, never the root: what a server sends in its handshake."""
-        return bundle_pem([self.certificate, *self.intermediates])
+        """This certificate then the ones between it and its root, never the root."""
+        return bundle_pem([self.certificate, *self.presented])
 
     def write(self, directory: Path, name: str) -> IssuedFiles:
-        """<name>.crt (the chain), <name>.key (owner-only) and <name>.leaf.crt in `directory`."""
+        """<name>.crt (the chain), <name>.key (owner-only) and <name>.leaf.crt (this certificate alone) in `directory`."""
         return IssuedFiles(
             chain=write_text(directory / f"{name}.crt", self.chain_pem),
             key=write_text(directory / f"{name}.key", self.key_pem, private=True),
@@ -177,11 +183,21 @@ class Issued:
 
 
 @dataclass(frozen=True)
-class CertificateAuthority:
+class Issued(KeyedCertificate):
+    """A leaf certificate, its key, and the intermediates between it and the root (leaf's issuer first)."""
+
+    intermediates: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def presented(self) -> tuple[x509.Certificate, ...]:
+        """The intermediates: what a server sends after its leaf."""
+        return self.intermediates
+
+
+@dataclass(frozen=True)
+class CertificateAuthority(KeyedCertificate):
     """A CA that can sign: a self-signed root, or an intermediate with its parents (issuer first, root last)."""
 
-    certificate: x509.Certificate
-    key: PrivateKey
     parents: tuple[x509.Certificate, ...] = field(default=())
 
     @property
@@ -197,17 +213,9 @@ class CertificateAuthority:
         return self.parents[-1] if self.parents else self.certificate
 
     @property
-    def cert_pem(self) -> str:
-        return certificate_pem(self.certificate)
-
-    @property
-    def key_pem(self) -> str:
-        return key_pem(self.key)
-
-    @property
-    def chain_pem(self) -> str:
-        """This CA up to, but not including, its root (what a server appends after its leaf)."""
-        return bundle_pem([self.certificate, *self.parents[:-1]])
+    def presented(self) -> tuple[x509.Certificate, ...]:
+        """Its parents but the root: this CA's chain is what a server appends after its leaf."""
+        return self.parents[:-1]
 
     @property
     def trust_pem(self) -> str:
@@ -280,14 +288,6 @@ class CertificateAuthority:
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         return Issued(_sign(self.key, builder), key, (self.certificate, *self.parents[:-1]) if self.parents else ())
-
-    def write(self, directory: Path, name: str) -> IssuedFiles:
-        """<name>.crt (this CA's chain without the root), <name>.key (owner-only), <name>.leaf.crt (this CA alone)."""
-        return IssuedFiles(
-            chain=write_text(directory / f"{name}.crt", self.chain_pem),
-            key=write_text(directory / f"{name}.key", self.key_pem, private=True),
-            leaf=write_text(directory / f"{name}.leaf.crt", self.cert_pem),
-        )
 
     def write_trust(self, path: Path) -> Path:
         """The root certificate alone, as a trust bundle file."""

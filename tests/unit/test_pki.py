@@ -19,6 +19,7 @@ from cryptography.x509.verification import VerificationError
 
 from harness.pki import (
     CertificateAuthority,
+    KeyedCertificate,
     Usage,
     Validity,
     load_certificates,
@@ -113,6 +114,17 @@ def test_write_lays_out_chain_key_and_leaf(tmp_path: Path, root: CertificateAuth
     assert load_certificates(ca_files.chain.read_text()) == [issuing.certificate]  # the root is never in a chain
     two_roots = CertificateAuthority.root("second root")
     assert load_certificates(trust_bundle(root, two_roots.certificate)) == [root.certificate, two_roots.certificate]
+
+
+def test_leaves_and_authorities_present_their_chain_without_the_root(root: CertificateAuthority, issuing: CertificateAuthority) -> None:
+    # one KeyedCertificate base writes both: a CA's chain and a leaf's are the same rule
+    sub = issuing.intermediate("sub", path_length=None)
+    leaf = sub.issue("svc-a", dns=["a.test"])
+    assert isinstance(leaf, KeyedCertificate) and isinstance(sub, KeyedCertificate)
+    assert load_certificates(leaf.chain_pem) == [leaf.certificate, sub.certificate, issuing.certificate]
+    assert load_certificates(sub.chain_pem) == [sub.certificate, issuing.certificate]
+    assert load_certificates(root.chain_pem) == load_certificates(root.cert_pem) == [root.certificate]
+    assert leaf.key_pem.startswith("-----BEGIN PRIVATE KEY-----") and sub.key_pem != leaf.key_pem
 
 
 def test_rsa_keys_encipher(issuing: CertificateAuthority) -> None:
