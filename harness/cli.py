@@ -388,10 +388,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     """The active instance: elapsed time, hints used, check attempts. Exit 3 when nothing is running."""
     entry, record = active_entry()
     limit = entry.manifest.time_limit * 60
-    solved_after = int(record.solved_at - (record.handed_over_at or record.started_at)) if record.solved_at else None
-    applied_after = _solution_applied_after(record)
-    if applied_after is not None and (solved_after is None or solved_after >= applied_after):
-        solved_after = None  # the pass was the reference's (`solve --apply`), not the learner's
+    from harness import history
+
+    standing = history.standing(record)  # a pass after `solve --apply` is the reference's, not the learner's
+    solved_after = None if standing.solved_after is None else int(standing.solved_after)
+    applied_after = None if standing.solution_applied_after is None else int(standing.solution_applied_after)
     if as_json:
         emit(document("status", {
             "entry": record.entry_id, "instance": record.instance, "kind": record.kind, "phase": record.phase,
@@ -410,19 +411,6 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     if applied_after is not None:
         console.print(f"[yellow]reference solution applied[/] after {applied_after}s (`breakfix solve --apply`)"
                       + ("" if solved_after is not None else ": a pass since then is not counted as solved"))
-
-
-def _solution_applied_after(record: state.InstanceState) -> int | None:
-    """Seconds from the hand-over to `solve --apply`, from the history (None: not applied, or no history)."""
-    from harness import history
-
-    try:
-        attempt = history.current(record.entry_id)
-    except BreakfixError:
-        return None  # an unreadable history: status still shows the instance
-    if attempt is None or attempt.solution_applied is None:
-        return None
-    return int(attempt.solution_applied - (record.handed_over_at or record.started_at))
 
 
 @app.command()

@@ -16,10 +16,13 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BreakfixError
 from harness.paths import state_dir
+
+if TYPE_CHECKING:
+    from harness.state import InstanceState
 
 FILE = "history.sqlite3"
 SCHEMA = """
@@ -174,3 +177,27 @@ def best_times() -> dict[str, float]:
         if attempt.solved_after is not None:
             best[attempt.entry] = min(best.get(attempt.entry, attempt.solved_after), attempt.solved_after)
     return best
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an instance's attempt stands, in seconds from its hand-over (what `status` shows)."""
+
+    solved_after: float | None  # the learner's own first pass; None: not solved, or the pass was the reference's
+    solution_applied_after: float | None  # `solve --apply` ran the reference fix; None: never, or the history is unreadable
+
+
+def standing(record: InstanceState) -> Standing:
+    """The one rule of what counts as solved, for `breakfix status` and the browser view alike: the
+    instance's first passing check, unless `solve --apply` ran the reference fix before it -- then the
+    pass is the reference's, not the learner's. An unreadable history leaves the instance's own record."""
+    since = record.handed_over_at or record.started_at
+    solved_after = None if record.solved_at is None else record.solved_at - since
+    try:
+        attempt = current(record.entry_id)
+    except BreakfixError:
+        attempt = None  # status still shows the instance
+    applied = None if attempt is None or attempt.solution_applied is None else attempt.solution_applied - since
+    if applied is not None and (solved_after is None or solved_after >= applied):
+        solved_after = None
+    return Standing(solved_after, applied)

@@ -71,15 +71,6 @@ def entry_page(entry: Entry) -> dict[str, Any]:
             "signals": [spec.kind for spec in for_entry(entry)], "active": state.active_instance() == entry.id}
 
 
-def _solution_applied_after(record: state.InstanceState) -> float | None:
-    try:
-        attempt = history.current(record.entry_id)
-    except BreakfixError:
-        return None
-    applied = None if attempt is None else attempt.solution_applied
-    return None if applied is None else applied - (record.handed_over_at or record.started_at)
-
-
 def status() -> dict[str, Any]:
     """The active instance as `breakfix status --json` tells it, plus the hints taken so far, rendered."""
     record = state.load_active()
@@ -87,13 +78,9 @@ def status() -> dict[str, Any]:
         return {"active": False}
     entry = catalog.find(record.entry_id)
     hints = entry.hint_files
-    solved_after = record.solved_at - (record.handed_over_at or record.started_at) if record.solved_at else None
-    applied_after = _solution_applied_after(record)
-    # as `breakfix status` reads it: a pass after `solve --apply` is the reference's, not the learner's
-    if applied_after is not None and (solved_after is None or solved_after >= applied_after):
-        solved_after = None
+    standing = history.standing(record)  # the rule `breakfix status` reads it by
     return {"active": True, "entry": record.entry_id, "title": entry.manifest.title, "kind": record.kind, "phase": record.phase,
             "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": entry.manifest.time_limit * 60,
             "hints_used": record.hints_used, "hints_total": len(hints), "checks_run": len(record.attempts),
-            "hints": [render(path) for path in hints[: record.hints_used]], "solved": solved_after is not None,
-            "solved_after_seconds": solved_after, "solution_applied_after_seconds": applied_after, "signals": [spec.kind for spec in for_entry(entry)]}
+            "hints": [render(path) for path in hints[: record.hints_used]], "solved": standing.solved_after is not None,
+            "solved_after_seconds": standing.solved_after, "solution_applied_after_seconds": standing.solution_applied_after, "signals": [spec.kind for spec in for_entry(entry)]}

@@ -125,6 +125,35 @@ def test_a_solve_before_the_reference_was_applied_still_counts() -> None:
     assert history.best_times() == {"502-storm": 90.0}
 
 
+@pytest.mark.parametrize(
+    ("solved_at", "applied_at", "expected"),
+    [
+        (None, None, (None, None)),
+        (130.0, None, (30.0, None)),  # the learner's own pass
+        (130.0, 140.0, (30.0, 40.0)),  # solved, then curious about the reference: still the learner's
+        (150.0, 140.0, (None, 40.0)),  # the pass came after the reference was applied: not a solve
+        (140.0, 140.0, (None, 40.0)),  # at the same second: the reference may have made it
+        (None, 140.0, (None, 40.0)),
+    ],
+)
+def test_standing_is_the_one_solved_rule(solved_at: float | None, applied_at: float | None, expected: tuple[float | None, float | None]) -> None:
+    record = instance_state.InstanceState(instance="kv-ttl", entry_id="kv-ttl", kind="lab", phase="running", started_at=90.0,
+                                          handed_over_at=100.0, solved_at=solved_at)
+    history.started("kv-ttl", "lab", at=90.0, handed_over=100.0)
+    if applied_at is not None:
+        history.solution_applied("kv-ttl", at=applied_at)
+    standing = history.standing(record)
+    assert (standing.solved_after, standing.solution_applied_after) == expected
+
+
+def test_an_unreadable_history_leaves_the_instances_own_solve(state: Path) -> None:
+    state.mkdir(parents=True)
+    (state / history.FILE).write_text("not a database")
+    record = instance_state.InstanceState(instance="kv-ttl", entry_id="kv-ttl", kind="lab", phase="running", started_at=0.0,
+                                          handed_over_at=10.0, solved_at=70.0)
+    assert history.standing(record) == history.Standing(solved_after=60.0, solution_applied_after=None)
+
+
 def test_a_database_from_before_solve_apply_was_recorded_gains_its_column(state: Path) -> None:
     state.mkdir(parents=True)
     with sqlite3.connect(state / history.FILE) as old:

@@ -73,6 +73,18 @@ def test_status_is_the_clis_record(client: TestClient) -> None:
     assert status["hints"][0].startswith("<")
 
 
+def test_a_pass_after_solve_apply_is_not_solved_on_the_page_either(client: TestClient) -> None:
+    start_502_storm()
+    record = state.load_active()
+    assert record is not None and record.handed_over_at is not None
+    history.started("502-storm", "scenario", at=record.started_at, handed_over=record.handed_over_at)
+    history.solution_applied("502-storm", at=record.handed_over_at + 20)
+    state.record_attempt("502-storm", 7, 0, solved=True)  # the reference's pass, as `check` records it
+    status = client.get("/api/status").json()
+    assert (status["solved"], status["solved_after_seconds"]) == (False, None)
+    assert status["solution_applied_after_seconds"] == pytest.approx(20)
+
+
 def test_a_page_hint_is_the_clis_hint(client: TestClient) -> None:
     start_502_storm()
     response = client.post("/api/hint", headers={HEADER: TOKEN})
