@@ -72,7 +72,7 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # types-PyYAML leaves Parser.peek_event untyped
                 raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
             return super().compose_node(parent, index)
         finally:
@@ -144,6 +144,7 @@ def load_yaml_documents(path: Path) -> list[Any]:
         loader = _Loader(text)
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None, "check_node() said a document follows"
             _expanded_size(node, {}, set())
             documents.append(loader.construct_document(node))
         return documents

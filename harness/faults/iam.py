@@ -60,7 +60,8 @@ class _IamFault(Fault[P]):
 
 
 def _missing(error: Exception) -> bool:
-    return getattr(error, "response", {}).get("Error", {}).get("Code") == "NoSuchEntity"
+    code: object = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code == "NoSuchEntity"
 
 
 class PolicyVersionParams(DocumentParams):

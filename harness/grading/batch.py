@@ -34,7 +34,7 @@ from harness.catalog import Entry
 from harness.errors import BreakfixError
 from harness.hashing import hash_tree
 from harness.manifest import LabManifest
-from harness.runtime.compose import size_bytes
+from harness.sizes import size_bytes
 
 Kind = Literal["directory", "git", "tarball"]
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from harness.manifest import ScenarioManifest
     from harness.registry import Setup, StackCheck
     from harness.runtime import Runtime
+    from harness.runtime.terraform import TerraformRuntime
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
@@ -48,7 +49,7 @@ def aws(setup: Setup) -> Runtime:
     return AwsRuntime(setup.instance)
 
 
-def terraform(setup: Setup) -> Runtime:
+def terraform(setup: Setup) -> TerraformRuntime:  # the terraform-lock signal reads its backend too, not only the Runtime protocol
     from harness.runtime.terraform import TerraformRuntime
 
     manifest = _scenario(setup)

@@ -20,7 +20,8 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def render(path: Path) -> str:
-    return _MARKDOWN.render(read_text(path))
+    html: str = _MARKDOWN.render(read_text(path))  # typed Any (a renderer is pluggable); RendererHTML's is a str
+    return html
 
 
 def _best_times() -> dict[str, float]:

@@ -35,7 +35,7 @@ class Kube:
         path = kubeconfig_path()
         if not path.is_file():
             raise BreakfixError(f"no kubeconfig at {path}: no cluster has been set up yet; `breakfix start` sets one up")
-        return config.new_client_from_config(config_file=str(path))
+        return config.new_client_from_config(config_file=str(path))  # type: ignore[no-untyped-call]  # untyped in kubernetes 37
 
     @cached_property
     def core(self) -> Any:
@@ -65,7 +65,7 @@ class Kube:
     def dynamic(self) -> Any:
         from kubernetes import dynamic
 
-        return dynamic.DynamicClient(self.api_client)
+        return dynamic.DynamicClient(self.api_client)  # type: ignore[no-untyped-call]  # untyped in kubernetes 37
 
     def labels(self) -> dict[str, str]:
         return {INSTANCE_LABEL: self.instance}

@@ -17,7 +17,7 @@ from harness.timing import wait_until
 def parse_quantity(value: str | float) -> float:
     from kubernetes.utils import parse_quantity as parse
 
-    return float(parse(value))
+    return float(parse(value))  # type: ignore[no-untyped-call]  # kubernetes 37 leaves parse_quantity untyped
 
 
 def qos_class(pod_spec: dict[str, Any]) -> str:
