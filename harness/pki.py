@@ -268,20 +268,11 @@ class CertificateAuthority(KeyedCertificate):
         is itself a fault some scenarios want (verifiers ignore the CN)."""
         key = generate_key(key_type)
         window = validity or Validity.days(90)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name, organization))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(window.not_before)
-            .not_valid_after(window.not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_leaf_key_usage(key), critical=True)
-            .add_extension(usage.extended_key_usage(), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
-        )
+        # RSA key exchange (TLS 1.2 non-ECDHE suites) needs keyEncipherment; an EC key never enciphers
+        builder = _builder(_name(common_name, organization), self.certificate.subject, key, self.key, window,
+                           constraints=x509.BasicConstraints(ca=False, path_length=None),
+                           usage=_key_usage(signs_certificates=False, enciphers=isinstance(key, rsa.RSAPrivateKey)),
+                           extended=usage.extended_key_usage())
         names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
         names += [x509.UniformResourceIdentifier(uri) for uri in uris]
         names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
@@ -301,10 +292,13 @@ def trust_bundle(*authorities: CertificateAuthority | x509.Certificate) -> str:
     return bundle_pem(certificates)
 
 
-def _ca_builder(
-    subject: x509.Name, issuer: x509.Name, key: PrivateKey, issuer_key: PrivateKey, window: Validity, *, path_length: int | None
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: PrivateKey, issuer_key: PrivateKey, window: Validity, *,
+    constraints: x509.BasicConstraints, usage: x509.KeyUsage, extended: x509.ExtendedKeyUsage | None = None,
 ) -> x509.CertificateBuilder:
-    return (
+    """What a CA and a leaf certificate both carry, in one order: names, key, serial, validity, then
+    basic constraints, key usage (and extended key usage) and the two key identifiers."""
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
@@ -312,36 +306,35 @@ def _ca_builder(
         .serial_number(x509.random_serial_number())
         .not_valid_before(window.not_before)
         .not_valid_after(window.not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(constraints, critical=True)
+        .add_extension(usage, critical=True)
+    )
+    if extended is not None:
+        builder = builder.add_extension(extended, critical=False)
+    return (
+        builder
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     )
 
 
-def _leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
-    # RSA key exchange (TLS 1.2 non-ECDHE suites) needs keyEncipherment; an EC key never enciphers
+def _ca_builder(
+    subject: x509.Name, issuer: x509.Name, key: PrivateKey, issuer_key: PrivateKey, window: Validity, *, path_length: int | None
+) -> x509.CertificateBuilder:
+    return _builder(subject, issuer, key, issuer_key, window, constraints=x509.BasicConstraints(ca=True, path_length=path_length),
+                    usage=_key_usage(signs_certificates=True, enciphers=False))
+
+
+def _key_usage(*, signs_certificates: bool, enciphers: bool) -> x509.KeyUsage:
+    """Every certificate here signs (TLS handshakes, or certificates and CRLs for a CA); nothing else varies."""
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
-        key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+        key_encipherment=enciphers,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
         encipher_only=False,
         decipher_only=False,
     )
