@@ -8,5 +8,6 @@ set -euo pipefail
 source "$(dirname "$0")/scripts/bootstrap.sh"
 bootstrap "[test]"
 cd "$ROOT"
-"$VENV/bin/ruff" check harness tests benchmarks scenarios labs  # lint first: seconds, before minutes of tests
+"$VENV/bin/ruff" check harness tests benchmarks scenarios labs  # lint and types first: seconds, before minutes of tests
+"$VENV/bin/mypy" --strict harness
 exec "$VENV/bin/pytest" -n "${BREAKFIX_TEST_WORKERS:-3}" --dist loadgroup "$@"
