@@ -1,14 +1,22 @@
 """The webhook contract through an endpoint outage, a payout burst and a dispatcher killed mid-work,
 counted in the customers' receivers' own logs."""
 
+import os
 from collections import defaultdict
 from statistics import median
+
+import pytest
 
 MAX_RETRIES_PER_100MS = 30  # globex's normal traffic is under 1 delivery per 100 ms; the burst is 60
 MIN_BACKOFF_GROWTH = 1.3  # later retries of a failing delivery wait this much longer than its first (x median)
 MIN_BACKOFF_STEP = 0.5  # ... or this many seconds longer
 MIN_INTERVALS = 8  # fewer retry intervals than this are too few to judge backing off by
 MAX_P95_LATENCY = 5.0  # seconds, producer to acme's receiver
+SLOW_SECONDS = 1.5  # initech's receiver holds every delivery this long before answering (stack/compose.yaml)
+HOLD_MARGIN = 0.5  # an acme event published in a hold's last half second may arrive after it
+MIN_HOLDS = 2  # fewer holds with acme events waiting than this are too few to judge isolation by
+MIN_SERVED_SHARE = 0.5  # of those holds, acme got a delivery during at least this share
+OVERSUBSCRIBED = 4  # runnable processes per core (1-minute load average) past which seconds measure the scheduler
 MAX_ATTEMPTS_AFTER_GONE = 2  # a 410 is final: one attempt, and at most one more
 MAX_MEMORY_MB = 100
 
@@ -93,8 +101,35 @@ def test_retries_are_spread(run):
         )
 
 
+def holds_with_acme_waiting(run) -> list[bool]:
+    """For each of initech's slow holds during which acme events were published: did acme get a delivery in it?
+
+    A dispatcher that lets the slow endpoint hold up the others delivers nothing to anyone while
+    initech keeps a request: none of these holds is served, on a quiet machine or a busy one. The
+    holds overlapping the kill (no dispatcher at all, then its catching up) are not judged.
+    """
+    outage_from, outage_to = run.killed_at, run.back_at() + run.CATCH_UP
+    published = [sent.sent_at for sent in run.expected("acme")]
+    arrivals = [entry["t"] for entry in run.logs["acme"]]
+    served = []
+    for hold in run.logs["initech"]:
+        start, end = hold["t"], hold["t"] + SLOW_SECONDS
+        if hold["outcome"] != "processed" or (start < outage_to and end > outage_from):
+            continue
+        if any(start <= sent_at < end - HOLD_MARGIN for sent_at in published):
+            served.append(any(start < arrival < end for arrival in arrivals))
+    return served
+
+
 def test_healthy_endpoint_is_not_held_up(run):
-    """A healthy endpoint's deliveries are not held up by slow or failing ones (95% of acme's within 5 s)"""
+    """A healthy endpoint's deliveries are not held up by slow or failing ones (acme served while initech holds a
+    request; 95% of acme's within 5 s)"""
+    holds = holds_with_acme_waiting(run)
+    if len(holds) >= MIN_HOLDS:
+        assert sum(holds) >= MIN_SERVED_SHARE * len(holds), (
+            f"acme, a healthy endpoint, got no delivery during {len(holds) - sum(holds)} of the {len(holds)} times initech "
+            f"kept a request for {SLOW_SECONDS:.1f} s while acme had events waiting: one slow endpoint holds up the others"
+        )
     processed = run.processed("acme")
     # what is published while the killed dispatcher is down waits for it (and for its catching up),
     # whatever its design: those events are not judged, unless the restart took most of the run
@@ -109,11 +144,17 @@ def test_healthy_endpoint_is_not_held_up(run):
     # a machine so busy that starting the dispatcher again takes seconds delays every delivery as much:
     # the restart's excess over a second is the measure of it, and is allowed on top
     bar = MAX_P95_LATENCY + max(0.0, back - run.killed_at - 1.0)
-    assert p95 <= bar, (
-        f"acme, a healthy endpoint, got its events {p95:.1f} s after they were published (p95 of {len(latencies)}; "
-        f"median {latencies[len(latencies) // 2]:.1f} s; the bar: {bar:.1f} s; the killed dispatcher was back "
-        f"{back - run.killed_at:.1f} s after the kill) while initech was slow and globex down"
-    )
+    summary = (f"acme, a healthy endpoint, got its events {p95:.1f} s after they were published (p95 of {len(latencies)}; "
+               f"median {latencies[len(latencies) // 2]:.1f} s; the bar: {bar:.1f} s; the killed dispatcher was back "
+               f"{back - run.killed_at:.1f} s after the kill) while initech was slow and globex down")
+    # With several runnable processes per core, the reference's 240 deliveries of the payout burst
+    # wait for a core in turn (p95 7-13 s seen at load 15-39 on 2 cores): seconds then measure the
+    # scheduler. Isolation is still judged there, by the holds above, which no load makes served.
+    if p95 > bar and os.getloadavg()[0] > OVERSUBSCRIBED * (os.cpu_count() or 1):
+        if len(holds) < MIN_HOLDS:
+            pytest.skip(f"not judged: this machine is too busy to time deliveries ({summary}); run the check again when it is quieter")
+        return
+    assert p95 <= bar, summary
 
 
 def test_gone_endpoint_is_dead_lettered(run):
