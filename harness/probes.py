@@ -27,6 +27,7 @@ class Response:
     body: bytes
     seconds: float
     error: str = ""
+    sent_after: float = 0.0  # seconds from the start of the load run to this request: when a failure happened
 
 
 @dataclass
@@ -132,12 +133,13 @@ def http_load(
                 connection.request("GET", path, headers=headers or {})
                 reply = connection.getresponse()
                 body = reply.read()
-                record(Response(path, reply.status, {k.lower(): v for k, v in reply.getheaders()}, body, time.monotonic() - begin))
+                record(Response(path, reply.status, {k.lower(): v for k, v in reply.getheaders()}, body, time.monotonic() - begin,
+                                sent_after=begin - started))
                 if reply.will_close:
                     connection.close()
                     connection = None
             except (OSError, http.client.HTTPException) as exc:
-                record(Response(path, 0, {}, b"", time.monotonic() - begin, error=type(exc).__name__))
+                record(Response(path, 0, {}, b"", time.monotonic() - begin, error=type(exc).__name__, sent_after=begin - started))
                 if connection:
                     connection.close()
                 connection = None
