@@ -7,6 +7,7 @@ Every loop here is bounded in request count AND wall time, and refuses any targe
 from __future__ import annotations
 
 import http.client
+import os
 import statistics
 import threading
 import time
@@ -27,7 +28,7 @@ class Response:
     body: bytes
     seconds: float
     error: str = ""
-    sent_after: float = 0.0  # seconds from the start of the load run to this request: when a failure happened
+    sent_at: float = 0.0  # time.monotonic() when the request was sent: when a failure happened
 
 
 @dataclass
@@ -62,6 +63,12 @@ class LoadResult:
         if self.stopped_early:
             text += f" (stopped early: {self.stopped_early})"
         return text
+
+
+def oversubscribed(per_core: float = 4) -> bool:
+    """More runnable processes per core (1-minute load average) than `per_core`: a latency measured now
+    measures the scheduler as much as the system under test."""
+    return os.getloadavg()[0] > per_core * (os.cpu_count() or 1)
 
 
 def _loopback(url: str) -> tuple[str, int]:
@@ -133,13 +140,12 @@ def http_load(
                 connection.request("GET", path, headers=headers or {})
                 reply = connection.getresponse()
                 body = reply.read()
-                record(Response(path, reply.status, {k.lower(): v for k, v in reply.getheaders()}, body, time.monotonic() - begin,
-                                sent_after=begin - started))
+                record(Response(path, reply.status, {k.lower(): v for k, v in reply.getheaders()}, body, time.monotonic() - begin, sent_at=begin))
                 if reply.will_close:
                     connection.close()
                     connection = None
             except (OSError, http.client.HTTPException) as exc:
-                record(Response(path, 0, {}, b"", time.monotonic() - begin, error=type(exc).__name__, sent_after=begin - started))
+                record(Response(path, 0, {}, b"", time.monotonic() - begin, error=type(exc).__name__, sent_at=begin))
                 if connection:
                     connection.close()
                 connection = None

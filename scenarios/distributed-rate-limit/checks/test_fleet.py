@@ -1,15 +1,13 @@
 """The fleet stays a fleet: nginx in the path, every replica serving, the limiter cheap."""
 
-import os
-
 import pytest
+
+from harness.checks import oversubscribed
 
 # what the limiter may add to a request at p99 (README "The limit")
 LATENCY_BUDGET = 0.050
 # /healthz's own p99 - p50 past which the machine, not the code, sets the tail: a few ms when idle
 BUSY_JITTER = 0.100
-# runnable processes per core (1-minute load average) past which the tail is the scheduler's
-OVERSUBSCRIBED = 4
 
 
 def test_nginx_spreads_traffic_over_every_replica(instance, even):
@@ -48,12 +46,12 @@ def test_limiter_adds_little_latency(latency):
     # 25 on 2 cores with 53 ms of /healthz jitter). A limiter that costs time on every request still
     # fails there, by its median; only its tail goes unjudged.
     typical = _quantile(limited, 0.5) - _quantile(plain, 0.5)
-    oversubscribed = os.getloadavg()[0] > OVERSUBSCRIBED * (os.cpu_count() or 1)
-    assert not (oversubscribed and typical > LATENCY_BUDGET), (
+    busy = oversubscribed()
+    assert not (busy and typical > LATENCY_BUDGET), (
         f"the limiter adds {typical * 1000:.0f} ms to a typical (median) request over /healthz, interleaved on the same replicas; "
         f"the budget is {LATENCY_BUDGET * 1000:.0f} ms"
     )
-    if added > LATENCY_BUDGET + jitter and (jitter > BUSY_JITTER or oversubscribed):
+    if added > LATENCY_BUDGET + jitter and (jitter > BUSY_JITTER or busy):
         # a tail this long on the reference itself measures the machine, not the limiter
         pytest.skip(f"not judged: this machine is too busy to measure the limiter's latency (/healthz alone: p50 "
                     f"{_quantile(plain, 0.5) * 1000:.0f} ms, p99 {_quantile(plain, 0.99) * 1000:.0f} ms); run the check again when it is quieter")

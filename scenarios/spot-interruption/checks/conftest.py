@@ -55,7 +55,7 @@ def checkout(kube) -> Checkout:
 class SpotDrain:
     drain: DrainResult | None = None
     load: object = None
-    notice_after: float = 0.0  # seconds from the client probe's start to the interruption notice
+    notice_at: float = 0.0  # time.monotonic() when the interruption notice arrived
     min_ready: int = 99  # the fewest ready checkout pods seen during the drain
     precondition: str = ""
     samples: list[int] = field(default_factory=list)
@@ -91,12 +91,11 @@ def spot_drain(instance, kube, checkout, http_load) -> SpotDrain:
             watching.wait(0.5)
 
     watcher = threading.Thread(target=watch, daemon=True)
-    probe_started = time.monotonic()
     probe.start()
     watcher.start()
     try:
         time.sleep(3)  # the probe is warm before the notice arrives
-        run.notice_after = time.monotonic() - probe_started
+        run.notice_at = time.monotonic()
         run.drain = drain_node(kube, node, notice=NOTICE_SECONDS)
         probe.join(70)
     finally:

@@ -15,7 +15,7 @@ def test_no_failed_requests_through_a_spot_drain(spot_drain):
     assert not failed, (
         f"{len(failed)} of {len(load.responses)} requests failed while {drain.node} was drained "
         f"(evicted: {', '.join(drain.evicted) or 'none'}; first failure: {failed[0].error or failed[0].status}; failures sent "
-        f"{min(r.sent_after for r in failed) - spot_drain.notice_after:+.1f} s to {max(r.sent_after for r in failed) - spot_drain.notice_after:+.1f} s "
+        f"{min(r.sent_at for r in failed) - spot_drain.notice_at:+.1f} s to {max(r.sent_at for r in failed) - spot_drain.notice_at:+.1f} s "
         f"from the notice, the drain took {drain.seconds:.1f} s); responses: {load.histogram()}"
     )
 

@@ -1,11 +1,12 @@
 """The webhook contract through an endpoint outage, a payout burst and a dispatcher killed mid-work,
 counted in the customers' receivers' own logs."""
 
-import os
 from collections import defaultdict
 from statistics import median
 
 import pytest
+
+from harness.checks import oversubscribed
 
 MAX_RETRIES_PER_100MS = 30  # globex's normal traffic is under 1 delivery per 100 ms; the burst is 60
 MIN_BACKOFF_GROWTH = 1.3  # later retries of a failing delivery wait this much longer than its first (x median)
@@ -16,7 +17,6 @@ SLOW_SECONDS = 1.5  # initech's receiver holds every delivery this long before a
 HOLD_MARGIN = 0.5  # an acme event published in a hold's last half second may arrive after it
 MIN_HOLDS = 2  # fewer holds with acme events waiting than this are too few to judge isolation by
 MIN_SERVED_SHARE = 0.5  # of those holds, acme got a delivery during at least this share
-OVERSUBSCRIBED = 4  # runnable processes per core (1-minute load average) past which seconds measure the scheduler
 MAX_ATTEMPTS_AFTER_GONE = 2  # a 410 is final: one attempt, and at most one more
 MAX_MEMORY_MB = 100
 
@@ -150,7 +150,7 @@ def test_healthy_endpoint_is_not_held_up(run):
     # With several runnable processes per core, the reference's 240 deliveries of the payout burst
     # wait for a core in turn (p95 7-13 s seen at load 15-39 on 2 cores): seconds then measure the
     # scheduler. Isolation is still judged there, by the holds above, which no load makes served.
-    if p95 > bar and os.getloadavg()[0] > OVERSUBSCRIBED * (os.cpu_count() or 1):
+    if p95 > bar and oversubscribed():
         if len(holds) < MIN_HOLDS:
             pytest.skip(f"not judged: this machine is too busy to time deliveries ({summary}); run the check again when it is quieter")
         return
