@@ -149,10 +149,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        # stamped before the bytes leave: the client cannot act on a response earlier, so a
-        # retry's gap from here is never shorter than the client's real wait
+        # stamped before the headers leave, not the body: a client acts on a 429's Retry-After as
+        # soon as the headers arrive (urllib raises without reading the body), so only a stamp
+        # taken before end_headers() flushes them keeps a retry's gap from here no shorter than
+        # the client's real wait
         self.sent = time.monotonic()
+        self.end_headers()
         self.wfile.write(payload)
         self.wfile.flush()
 
