@@ -7,13 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from tests.unit.test_webhook_isolation import load_checks
-
-
-@dataclass(frozen=True)
-class Sent:
-    event_id: str
-    sent_at: float
+from tests.unit.test_webhook_isolation import Sent, load_checks
 
 
 @dataclass

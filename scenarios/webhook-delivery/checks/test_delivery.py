@@ -157,9 +157,8 @@ def test_retries_are_spread(run):
         )
     first, later = retry_intervals(run)
     if len(first) >= MIN_INTERVALS and len(later) >= MIN_INTERVALS:
-        # means, not medians: full jitter's waits grow in their upper half, while a dispatcher whose
-        # workers are all busy adds its queue to each; and either measure will do, as a starved
-        # dispatcher adds seconds to every wait, which flattens the ratio
+        # means, not medians: full jitter's waits grow in their upper half; and either measure will
+        # do, as a starved dispatcher adds seconds to every wait, which flattens the ratio
         grown = mean(later) / max(mean(first), 0.01) >= MIN_BACKOFF_GROWTH or mean(later) - mean(first) >= MIN_BACKOFF_STEP
         assert grown, (
             f"globex's retries do not back off while it is down: a failed delivery waited {mean(first):.1f} s (mean of "
