@@ -323,6 +323,36 @@ def test_a_namespace_stuck_terminating_fails_teardown_loudly() -> None:
         kube.delete_namespace(timeout=0)
 
 
+class ServicesCore:
+    def list_namespaced_service(self, namespace: str) -> client.V1ServiceList:
+        def service(*node_ports: int | None) -> client.V1Service:
+            return client.V1Service(spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80, node_port=n) for n in node_ports]))
+        return client.V1ServiceList(items=[service(30801, None), service(), client.V1Service(spec=client.V1ServiceSpec(ports=None))])
+
+
+class ForgettingCluster(OfflineCluster):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forgotten: list[list[int]] = []
+
+    def forget_unrouted_connections(self, node_ports: Any) -> None:
+        self.forgotten.append(list(node_ports))
+
+
+def test_before_grading_the_offline_cluster_forgets_connections_to_the_namespaces_node_ports_that_reached_no_pod() -> None:
+    cluster = ForgettingCluster()
+    runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=cluster)
+    runtime.kube.__dict__["core"] = ServicesCore()
+    forgetting = [condition for condition in runtime.settle() if "forgotten" in condition.what]
+    assert [condition.pending() for condition in forgetting] == [None]  # never a wait
+    assert cluster.forgotten == [[30801]]
+    # a provider that routes nothing on the host has nothing to forget, and a cluster that cannot be asked is no error
+    kind_runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=KindCluster())
+    assert all(condition.pending() is None for condition in kind_runtime.settle() if "forgotten" in condition.what)
+    runtime.kube.__dict__["core"] = None
+    assert all(condition.pending() is None for condition in runtime.settle() if "forgotten" in condition.what)
+
+
 # -- faults ---------------------------------------------------------------------------------------------
 
 

@@ -105,6 +105,11 @@ class Kube:
             if node.spec.unschedulable:
                 self.core.patch_node(node.metadata.name, {"spec": {"unschedulable": False}})
 
+    def node_ports(self) -> list[int]:
+        """The NodePorts of the namespace's Services."""
+        return sorted(port.node_port for service in self.core.list_namespaced_service(self.namespace).items
+                      for port in service.spec.ports or [] if port.node_port)
+
     def pods(self, selector: str = "") -> list[Any]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,7 +95,17 @@ class KubernetesRuntime:
         """What must be live before a grading run: the namespace's rollouts and pod terminations."""
         from harness.settle import Readiness
 
-        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90)]
+        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90),
+                Readiness("connections refused earlier to be forgotten", self._forget_unrouted_connections)]
+
+    def _forget_unrouted_connections(self) -> str | None:
+        """Never pending: it clears, on a provider whose host routes the NodePorts, what would refuse the
+        probes' connections (see OfflineCluster.forget_unrouted_connections)."""
+        forget = getattr(self.provider, "forget_unrouted_connections", None)
+        if forget is not None:
+            with contextlib.suppress(Exception):  # a cluster that cannot be asked: the checks say what is wrong
+                forget(self.kube.node_ports())
+        return None
 
     def _still_changing(self) -> str | None:
         try:
