@@ -587,7 +587,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
     def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None:
         """Drop the host's conntrack entries of connections to a NodePort on 127.0.0.1 that reached no pod
-        (made while the Service had no endpoints: a broken stack, a namespace being recreated).
+        (made while the Service had no endpoints or a dying one: a broken stack, a namespace being recreated).
 
         A SYN from the same source port within the entry's 2 minutes matches it as a retransmission and
         keeps its lack of NAT: it meets the host's closed port, and is refused although the Service has
@@ -596,8 +596,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         moment the conntrack entries of 11 of its ports, left unanswered and un-NATed by the broken
         stack's check 33 s before, closed."""
         for port in node_ports:
-            subprocess.run(check=False, capture_output=True, args=[
-                "conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport", str(port), "--reply-src", "127.0.0.1"])
+            connections = ["conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport", str(port)]
+            # never NATed; or NATed but never answered (a SYN to a pod since gone would go there again)
+            for which in (["--reply-src", "127.0.0.1"], ["--state", "SYN_SENT"]):
+                subprocess.run([*connections, *which], check=False, capture_output=True)
 
     def delete(self, progress: Progress = lambda _: None) -> None:
         """Stop every process, remove every mount, cgroup, interface, iptables rule and file of the cluster; prove it."""
