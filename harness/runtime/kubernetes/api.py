@@ -105,7 +105,7 @@ class Kube:
             if node.spec.unschedulable:
                 self.core.patch_node(node.metadata.name, {"spec": {"unschedulable": False}})
 
-    def node_ports(self) -> list[int]:
+    def service_node_ports(self) -> list[int]:
         """The NodePorts of the namespace's Services."""
         return sorted(port.node_port for service in self.core.list_namespaced_service(self.namespace).items
                       for port in service.spec.ports or [] if port.node_port)

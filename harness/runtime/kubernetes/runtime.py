@@ -104,7 +104,7 @@ class KubernetesRuntime:
         forget = getattr(self.provider, "forget_unrouted_connections", None)
         if forget is not None:
             with contextlib.suppress(Exception):  # a cluster that cannot be asked: the checks say what is wrong
-                forget(self.kube.node_ports())
+                forget(self.kube.service_node_ports())
         return None
 
     def _still_changing(self) -> str | None:
