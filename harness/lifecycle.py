@@ -151,17 +151,22 @@ class Lifecycle:
 
     def settle(self) -> None:
         """Wait, bounded and shown, until every change made to the system is live: the runtimes' own
-        conditions and the scenario's declared ones (harness.settle). A lab's code runs afresh in each
-        check's sandbox: nothing of it is in flight."""
+        conditions and the scenario's declared ones (harness.settle); then let each runtime clear what it
+        keeps from before the fix (PreparesGrading). A lab's code runs afresh in each check's sandbox:
+        nothing of it is in flight."""
         if not self.is_scenario:
             return
-        from harness.runtime import Settling
+        from harness.runtime import PreparesGrading, Settling
         from harness.settle import declared, wait_until_live
 
         docker = DockerRuntime(self.instance)
-        conditions = [condition for runtime in self.runtimes() if isinstance(runtime, Settling) for condition in runtime.settle()]
+        runtimes = self.runtimes()
+        conditions = [condition for runtime in runtimes if isinstance(runtime, Settling) for condition in runtime.settle()]
         conditions += declared(self.scenario.settle, lambda spec: docker.probe(spec.service, spec.command, spec.timeout))
         wait_until_live(conditions, self.reporter.progress)
+        for runtime in runtimes:
+            if isinstance(runtime, PreparesGrading):
+                runtime.before_grading()
 
     def baseline(self, *, reuse: bool = False) -> None:
         """Every check passes on the healthy system; with `reuse`, a proof this machine already holds will do."""

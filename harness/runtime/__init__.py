@@ -42,3 +42,11 @@ class Settling(Protocol):
     def settle(self) -> list[Readiness]:
         """Readiness conditions the engine waits for, bounded, before every grading run."""
         ...
+
+
+@runtime_checkable
+class PreparesGrading(Protocol):
+    """A runtime with something to clear once the system is live, just before a grading run starts:
+    state the system keeps that no learner's fix could or should touch, yet would fail its checks."""
+
+    def before_grading(self) -> None: ...

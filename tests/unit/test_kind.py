@@ -15,9 +15,11 @@ from harness.errors import BreakfixError
 from harness.faults import FaultContext, build
 from harness.faults.kubernetes import ManifestDrift, drain_node
 from harness.manifest import FaultSpec
-from harness.runtime.kubernetes import api, common, kubelet, manifests, objects
+from harness.runtime import PreparesGrading
+from harness.runtime.kubernetes import api, common, kubelet, manifests, objects, providers
 from harness.runtime.kubernetes import runtime as kruntime
 from harness.runtime.kubernetes.providers import kind as kind_provider
+from harness.runtime.kubernetes.providers import offline
 from harness.runtime.kubernetes.providers.kind import KindCluster
 from harness.runtime.kubernetes.providers.offline import OfflineCluster
 
@@ -93,6 +95,16 @@ def test_a_failing_command_becomes_a_breakfix_error_with_its_output(monkeypatch:
 def test_teardown_without_a_cluster_has_nothing_to_remove(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kind_provider.shutil, "which", lambda tool: None)
     kruntime.KubernetesRuntime("pod-evictions", Path("/nowhere"), provider=KindCluster()).teardown()  # no error, no API call
+
+
+def test_teardown_of_an_offline_cluster_a_reboot_stopped_asks_nothing_of_its_dead_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = OfflineCluster()
+    cluster.dir = tmp_path
+    (tmp_path / "pids.json").write_text(json.dumps({"kube-apiserver": 2**22 + 1}))  # a pid no process has
+    assert cluster.exists() and not cluster.running()
+    runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=cluster)
+    monkeypatch.setattr(runtime.kube, "delete_namespace", lambda: pytest.fail("a dead cluster's API was asked"))
+    runtime.teardown()
 
 
 # -- manifests -----------------------------------------------------------------------------------
@@ -343,14 +355,25 @@ def test_before_grading_the_offline_cluster_forgets_connections_to_the_namespace
     cluster = ForgettingCluster()
     runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=cluster)
     runtime.kube.__dict__["core"] = ServicesCore()
-    forgetting = [condition for condition in runtime.settle() if "forgotten" in condition.what]
-    assert [condition.pending() for condition in forgetting] == [None]  # never a wait
+    assert isinstance(runtime, PreparesGrading)
+    assert all("forgotten" not in condition.what for condition in runtime.settle())  # clearing is no wait
+    runtime.before_grading()
     assert cluster.forgotten == [[30801]]
     # a provider that routes nothing on the host has nothing to forget, and a cluster that cannot be asked is no error
-    kind_runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=KindCluster())
-    assert all(condition.pending() is None for condition in kind_runtime.settle() if "forgotten" in condition.what)
+    assert not isinstance(KindCluster(), providers.ForgetsConnections)
+    kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=KindCluster()).before_grading()
     runtime.kube.__dict__["core"] = None
-    assert all(condition.pending() is None for condition in runtime.settle() if "forgotten" in condition.what)
+    runtime.before_grading()
+    assert cluster.forgotten == [[30801]]
+
+
+def test_the_forgotten_connections_are_the_never_nated_and_the_never_answered_to_each_node_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    commands: list[list[str]] = []
+    monkeypatch.setattr(offline.subprocess, "run", lambda args, **_: commands.append(args))
+    OfflineCluster().forget_unrouted_connections([30801, 30802])
+    common = ["conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport"]
+    assert commands == [[*common, "30801", "--reply-src", "127.0.0.1"], [*common, "30801", "--state", "SYN_SENT"],
+                        [*common, "30802", "--reply-src", "127.0.0.1"], [*common, "30802", "--state", "SYN_SENT"]]
 
 
 # -- faults ---------------------------------------------------------------------------------------------
@@ -505,7 +528,7 @@ def test_teardown_survives_a_workspace_the_learner_broke(tmp_path: Path, monkeyp
     calls: list[str] = []
 
     class Cluster:
-        def exists(self) -> bool:
+        def running(self) -> bool:
             return True
 
         def export_kubeconfig(self, target: Path) -> None:

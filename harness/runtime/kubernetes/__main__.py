@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
         elif command == "status":
             problems = provider.problems()
             print(f"provider {provider.provider}: {'usable' if not problems else '; '.join(problems)}; "
-                  f"cluster {'exists' if provider.exists() else 'absent'}")
+                  f"cluster {'running' if provider.running() else 'stopped' if provider.exists() else 'absent'}")
         else:
             print(__doc__, file=sys.stderr)
             return 2

@@ -51,7 +51,8 @@ def findings() -> list[Finding]:
 
 
 def _ready_text(name: str, provider: providers.ClusterProvider) -> str:
-    up = "cluster up" if provider.exists() else "no cluster yet: the first start creates it"
+    up = "cluster up" if provider.running() else "cluster stopped: the next start recreates it" if provider.exists() \
+        else "no cluster yet: the first start creates it"
     if name == "offline":
         from harness.runtime.kubernetes.providers.offline import K8S_VERSION, OfflineCluster, bin_dir
 

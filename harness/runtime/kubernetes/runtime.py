@@ -82,8 +82,8 @@ class KubernetesRuntime:
         self.kube.wait_ready(self.ready_timeout, progress)
 
     def teardown(self) -> None:
-        if not self.provider.exists():
-            return  # no cluster, nothing of ours can exist
+        if not self.provider.running():
+            return  # no cluster to ask, or a dead one the next start recreates: nothing of ours is left in it
         self.provider.export_kubeconfig(kubeconfig_path())  # the cluster may have been recreated since start
         self.kube.delete_namespace()
         self.kube.delete_cluster_scoped()
@@ -95,17 +95,14 @@ class KubernetesRuntime:
         """What must be live before a grading run: the namespace's rollouts and pod terminations."""
         from harness.settle import Readiness
 
-        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90),
-                Readiness("connections refused earlier to be forgotten", self._forget_unrouted_connections)]
+        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90)]
 
-    def _forget_unrouted_connections(self) -> str | None:
-        """Never pending: it clears, on a provider whose host routes the NodePorts, what would refuse the
-        probes' connections (see OfflineCluster.forget_unrouted_connections)."""
-        forget = getattr(self.provider, "forget_unrouted_connections", None)
-        if forget is not None:
+    def before_grading(self) -> None:
+        """On a provider whose host routes the NodePorts, forget the connections that reached no pod: they
+        would refuse the probes' (see OfflineCluster.forget_unrouted_connections)."""
+        if isinstance(self.provider, providers.ForgetsConnections):
             with contextlib.suppress(Exception):  # a cluster that cannot be asked: the checks say what is wrong
-                forget(self.kube.service_node_ports())
-        return None
+                self.provider.forget_unrouted_connections(self.kube.service_node_ports())
 
     def _still_changing(self) -> str | None:
         try:

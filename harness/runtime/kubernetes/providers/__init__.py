@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from harness.errors import BreakfixError
 from harness.runtime.kubernetes.common import PROVIDER_ENV, Progress
@@ -33,7 +33,14 @@ class ClusterProvider(Protocol):
         """Why this provider cannot run on this machine, each saying what to do; empty when it can."""
         ...
 
-    def exists(self) -> bool: ...
+    def exists(self) -> bool:
+        """Something of the cluster is there, running or not: what `delete` removes."""
+        ...
+
+    def running(self) -> bool:
+        """The cluster can be asked now. One that exists without running (its processes gone with a reboot)
+        holds nothing a teardown could reach: the next `ensure` clears it and creates it afresh."""
+        ...
 
     def export_kubeconfig(self, target: Path) -> None:
         """Write the harness's kubeconfig for the cluster (one context, current)."""
@@ -46,6 +53,13 @@ class ClusterProvider(Protocol):
     def load_images(self, images: Iterable[str], progress: Progress) -> None: ...
 
     def delete(self, progress: Progress = ...) -> None: ...
+
+
+@runtime_checkable
+class ForgetsConnections(Protocol):
+    """A provider whose NodePorts the host itself routes (its kube-proxy on the host's conntrack)."""
+
+    def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None: ...
 
 
 def get(name: str) -> ClusterProvider:

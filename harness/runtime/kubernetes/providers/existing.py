@@ -48,6 +48,9 @@ class ExistingCluster:
     def exists(self) -> bool:
         return bool(self.context)
 
+    def running(self) -> bool:
+        return self.exists()  # its API's health is the checks' to report
+
     def nodes(self) -> list[Node]:
         """The live nodes as our shape describes nodes; a budget is seen on the kubelet's own config (configz)."""
         listed = json.loads(run(["kubectl", "--context", self.context, "get", "nodes", "-o", "json"], timeout=30))

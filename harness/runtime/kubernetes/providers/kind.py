@@ -68,6 +68,9 @@ class KindCluster:
     def exists(self) -> bool:
         return shutil.which("kind") is not None and self.name in run(["kind", "get", "clusters"], timeout=20).split()
 
+    def running(self) -> bool:
+        return self.exists()  # its API's health is the checks' to report
+
     def nodes(self) -> list[str]:
         return run(["kind", "get", "nodes", "--name", self.name], timeout=20).split()
 
