@@ -24,9 +24,9 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from measure import rss_mib, summary, timed
 from rich.console import Console
 from rich.table import Table
 
@@ -37,25 +37,6 @@ from harness.runtime.common import port_is_free
 
 console = Console()
 SCENARIOS = ["terraform-stale-lock", "terraform-corrupted-state"]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.monotonic()
-    action()
-    return time.monotonic() - started
-
-
-def summary(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
 
 def emulator_rows(rounds: int) -> tuple[list[tuple[str, str]], int]:
@@ -119,7 +100,7 @@ def scenario_row(entry_id: str, rounds: int, pid: int, verify: bool) -> list[str
         for _ in range(rounds):
             lifecycle = Lifecycle(entry)
             lifecycle.teardown()
-            broken.append(timed(lifecycle.bring_up_broken))
+            broken.append(timed(functools.partial(lifecycle.bring_up_broken, reuse_baseline=False)))
             for name, seconds in lifecycle.times.steps:
                 steps.setdefault(name, []).append(seconds)
             teardown.append(timed(lifecycle.teardown))

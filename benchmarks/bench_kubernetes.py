@@ -1,0 +1,179 @@
+"""The Kubernetes cluster and scenarios: build, creation and reuse of the cluster, its memory at rest,
+and each scenario's start, check and verify on a warm cluster beside raw `kubectl` doing the same work.
+
+Printed as tables; not a test. Run as root on an otherwise idle machine, with no scenario active
+(the cluster is deleted and created again, `--rounds` times):
+
+    .venv/bin/python benchmarks/bench_kubernetes.py [scenario ...] [--rounds N] [--verify] [--cold-build]
+
+- build, cached: `scripts/k8s-offline.sh --host` with every binary already in the cache (what each
+  later start pays); with --cold-build also a build into an empty scratch cache (Go's module and
+  build caches included: minutes, and about 1 GiB of scratch space);
+- cluster create: `ensure()` after `delete()`, the binaries cached, until every node is Ready;
+  reuse: `ensure()` on the running cluster;
+- memory at rest: RSS of the cluster's processes (control plane, kubelets, containerds and
+  their shims) a few seconds after creation, with no scenario's pods;
+- per scenario, on the warm cluster: provision (namespace, images, manifests, rollout) beside raw
+  `kubectl apply -f` + `kubectl rollout status` of the same manifests into a scratch namespace;
+  start to confirmed-broken with the baseline proof reused (what a learner's second `start` pays)
+  and with the baseline run; `check` of the broken system; with --verify, `breakfix verify`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from measure import rss_mib, summary, timed
+from rich.console import Console
+from rich.table import Table
+
+from harness import catalog, state
+from harness.errors import BreakfixError
+from harness.lifecycle import Lifecycle
+from harness.runtime.kubernetes import providers
+from harness.runtime.kubernetes.common import kubeconfig_path
+from harness.runtime.kubernetes.providers.offline import RUN, OfflineCluster, bin_dir, build_script
+
+console = Console()
+SCENARIOS = ["spot-interruption", "pod-evictions", "cache-rollout"]
+RAW_NAMESPACE = "bfbench-raw"
+
+
+def quiet(_: str) -> None:
+    """The harness's progress lines would bury the tables."""
+
+
+def build_rows(cold: bool) -> list[tuple[str, str]]:
+    def build(env: dict[str, str]) -> float:
+        started = time.monotonic()
+        subprocess.run([str(build_script()), "--host"], check=True, env={**os.environ, **env}, capture_output=True)
+        return time.monotonic() - started
+
+    rows = [("build, every binary cached (s)", f"{build({}):.1f}")]
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="bfbench-k8s-build-") as scratch:
+            seconds = build({"XDG_CACHE_HOME": scratch, "GOMODCACHE": f"{scratch}/gomod", "GOCACHE": f"{scratch}/gobuild"})
+            size = sum(path.stat().st_size for path in Path(scratch, "breakfix").rglob("*") if path.is_file())
+            subprocess.run(["chmod", "-R", "u+w", scratch], check=False)  # Go's module cache is read-only
+        rows.append(("build, cold: empty caches (s)", f"{seconds:.0f}"))
+        rows.append(("built binaries and images (MiB)", f"{size / 1024**2:.0f}"))
+    return rows
+
+
+def cluster_processes(cluster: OfflineCluster) -> dict[str, list[int]]:
+    """The cluster's processes by component: its own binaries, then every process of its nodes' containerds."""
+    found: dict[str, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not any(str(cluster.dir).encode() in part or str(RUN).encode() in part for part in command):
+            continue
+        name = Path(command[0].decode(errors="replace")).name
+        component = "containerd shims" if "shim" in name else name
+        found.setdefault(component, []).append(int(entry.name))
+    return found
+
+
+def cluster_rows(rounds: int) -> list[tuple[str, str]]:
+    provider = providers.select()
+    if not isinstance(provider, OfflineCluster):
+        return [("provider", f"{provider.provider}: creation and memory are measured on the offline provider only")]
+    created, reused = [], []
+    for _ in range(rounds):
+        provider.delete(quiet)
+        created.append(timed(functools.partial(provider.ensure, quiet, kubeconfig_path())))
+        reused.append(timed(functools.partial(provider.ensure, quiet, kubeconfig_path())))
+    time.sleep(5)  # past the first node-status updates
+    memory = {component: sum(rss_mib(pid) for pid in pids) for component, pids in cluster_processes(provider).items()}
+    rows = [("cluster create, binaries cached (s)", summary(created)), ("cluster reuse: ensure() when running (s)", summary(reused)),
+            ("cluster RSS at rest, total (MiB)", f"{sum(memory.values()):.0f}")]
+    rows += [(f"  of which {component} (MiB)", f"{mib:.0f}") for component, mib in sorted(memory.items(), key=lambda item: -item[1])]
+    return rows
+
+
+def kubectl(*args: str) -> None:
+    tool = shutil.which("kubectl") or str(bin_dir() / "kubectl")
+    subprocess.run([tool, "--kubeconfig", str(kubeconfig_path()), *args], check=True, capture_output=True, timeout=300)
+
+
+def raw_apply(manifests: Path) -> float:
+    """What provision does, by hand: a namespace, the manifests, their rollout (the images are already loaded)."""
+    started = time.monotonic()
+    kubectl("create", "namespace", RAW_NAMESPACE)
+    kubectl("apply", "-n", RAW_NAMESPACE, "-f", str(manifests))
+    kubectl("rollout", "status", "-n", RAW_NAMESPACE, "deployment,statefulset", "--timeout=180s")
+    seconds = time.monotonic() - started
+    kubectl("delete", "-n", RAW_NAMESPACE, "-f", str(manifests), "--wait")  # cluster-scoped objects too
+    kubectl("delete", "namespace", RAW_NAMESPACE, "--wait")
+    return seconds
+
+
+def scenario_row(entry_id: str, rounds: int, verify: bool) -> list[str]:
+    entry = catalog.find(entry_id)
+    raw, provision, warm, cold, check, verified = [], [], [], [], [], []
+    steps: dict[str, list[float]] = {}
+    for number in range(rounds):
+        for reuse, into in ((False, cold), (True, warm)):
+            lifecycle = Lifecycle(entry)
+            lifecycle.teardown()
+            into.append(timed(functools.partial(lifecycle.bring_up_broken, reuse_baseline=reuse)))
+            for name, seconds in lifecycle.times.steps:
+                steps.setdefault(f"{name}{'' if reuse else ' (baseline run)'}", []).append(seconds)
+            if reuse:
+                provision.append(dict(lifecycle.times.steps)["provision"])
+                check.append(timed(lifecycle.grade))
+            lifecycle.teardown()
+            state.clear(entry_id)
+        if number == 0:
+            raw.append(raw_apply(entry.directory / Lifecycle(entry).scenario.stack))
+        if verify:
+            verified.append(Lifecycle(entry).verify().seconds)
+    breakdown = ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in steps.items() if name != "teardown")
+    ratio = f"{statistics.median(provision) / statistics.median(raw):.2f}x" if raw and provision else "-"
+    return [entry_id, summary(provision), f"{summary(raw)} ({ratio})", summary(warm), summary(cold), breakdown, summary(check),
+            summary(verified)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenarios", nargs="*", default=SCENARIOS)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--verify", action="store_true", help="also time `verify` (reference solution, no fakes)")
+    parser.add_argument("--cold-build", action="store_true", help="also build every binary into an empty scratch cache")
+    args = parser.parse_args()
+    os.environ.setdefault("BREAKFIX_STATE_DIR", tempfile.mkdtemp(prefix="bfbench-state-"))
+    console.print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus; {args.rounds} rounds; "
+                  f"provider {providers.chosen()}")
+    try:
+        table = Table(title="Kubernetes cluster")
+        table.add_column("measure")
+        table.add_column("value (median of rounds)")
+        for row in build_rows(args.cold_build) + cluster_rows(args.rounds):
+            table.add_row(*row)
+        console.print(table)
+
+        table = Table(title="Kubernetes scenarios on a warm cluster (seconds)")
+        for column in ("scenario", "provision", "raw kubectl apply + rollout status (provision / raw)",
+                       "start, baseline proof reused", "start, baseline run", "of which (median)", "check, broken", "verify"):
+            table.add_column(column)
+        for entry_id in args.scenarios:
+            table.add_row(*scenario_row(entry_id, args.rounds, args.verify))
+        console.print(table)
+    except (BreakfixError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"benchmark stopped: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()
