@@ -16,7 +16,9 @@ Printed as tables; not a test. Run as root on an otherwise idle machine, with no
 - per scenario, on the warm cluster: provision (namespace, images, manifests, rollout) beside raw
   `kubectl apply -f` + `kubectl rollout status` of the same manifests into a scratch namespace;
   start to confirmed-broken with the baseline proof reused (what a learner's second `start` pays)
-  and with the baseline run; `check` of the broken system; with --verify, `breakfix verify`.
+  and with the baseline run; `check` of the broken system; with --verify, `breakfix verify`;
+- kube-proxy's endpoint change -> rules programmed latency over the scenarios' runs (its own
+  histogram): how long a removed pod still receives new connections.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from measure import rss_mib, summary, timed
@@ -103,6 +106,32 @@ def cluster_rows(rounds: int) -> list[tuple[str, str]]:
     return rows
 
 
+def programming_latency(cluster: OfflineCluster) -> list[tuple[float, int]]:
+    """kube-proxy's own histogram of endpoint change -> rules programmed: (bucket bound, cumulative count).
+
+    A pod's endpoint outlives its removal until this is done: the scenarios' preStop budgets are set against it."""
+    url = f"http://{cluster.api_ip}:10249/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    buckets = []
+    for line in lines:
+        if line.startswith("kubeproxy_network_programming_duration_seconds_bucket") and 'ip_family="IPv4"' in line:
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(bound), int(float(line.rsplit(" ", 1)[1]))))
+    return buckets
+
+
+def quantile_bound(buckets: list[tuple[float, int]], since: list[tuple[float, int]], fraction: float) -> str:
+    """The smallest bucket bound holding `fraction` of the changes made between the two readings."""
+    before = dict(since)
+    counts = [(bound, count - before.get(bound, 0)) for bound, count in buckets]
+    total = counts[-1][1] if counts else 0
+    if not total:
+        return "no endpoint changes"
+    bound = next(bound for bound, count in counts if count >= fraction * total)
+    return f"<= {bound:g} s (of {total} changes)"
+
+
 def kubectl(*args: str) -> None:
     tool = shutil.which("kubectl") or str(bin_dir() / "kubectl")
     subprocess.run([tool, "--kubeconfig", str(kubeconfig_path()), *args], check=True, capture_output=True, timeout=300)
@@ -120,7 +149,8 @@ def raw_apply(manifests: Path) -> float:
     return seconds
 
 
-def scenario_row(entry_id: str, rounds: int, verify: bool) -> list[str]:
+def scenario_rows(entry_id: str, rounds: int, verify: bool) -> list[tuple[str, str]]:
+    """(measure, value) for one scenario; a step's time is the median over the rounds."""
     entry = catalog.find(entry_id)
     raw, provision, warm, cold, check, verified = [], [], [], [], [], []
     steps: dict[str, list[float]] = {}
@@ -130,20 +160,25 @@ def scenario_row(entry_id: str, rounds: int, verify: bool) -> list[str]:
             lifecycle.teardown()
             into.append(timed(functools.partial(lifecycle.bring_up_broken, reuse_baseline=reuse)))
             for name, seconds in lifecycle.times.steps:
-                steps.setdefault(f"{name}{'' if reuse else ' (baseline run)'}", []).append(seconds)
+                if name not in ("teardown", "preflight"):
+                    steps.setdefault(f"  {name}{'' if reuse else ', baseline run'}", []).append(seconds)
             if reuse:
                 provision.append(dict(lifecycle.times.steps)["provision"])
                 check.append(timed(lifecycle.grade))
             lifecycle.teardown()
-            state.clear(entry_id)
+            state.forget(entry_id)
         if number == 0:
             raw.append(raw_apply(entry.directory / Lifecycle(entry).scenario.stack))
         if verify:
             verified.append(Lifecycle(entry).verify().seconds)
-    breakdown = ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in steps.items() if name != "teardown")
-    ratio = f"{statistics.median(provision) / statistics.median(raw):.2f}x" if raw and provision else "-"
-    return [entry_id, summary(provision), f"{summary(raw)} ({ratio})", summary(warm), summary(cold), breakdown, summary(check),
-            summary(verified)]
+    ratio = f" ({statistics.median(provision) / statistics.median(raw):.2f}x)" if raw and provision else ""
+    return [("provision (namespace, images, manifests, rollout)", summary(provision)),
+            ("raw kubectl apply + rollout status (provision / raw)", summary(raw) + ratio),
+            ("start to confirmed broken, baseline proof reused", summary(warm)),
+            *sorted((name, summary(values)) for name, values in steps.items() if "baseline run" not in name),
+            ("start to confirmed broken, baseline run", summary(cold)),
+            *sorted((name, summary(values)) for name, values in steps.items() if "baseline run" in name),
+            ("check, broken system", summary(check)), ("verify", summary(verified))]
 
 
 def main() -> None:
@@ -164,13 +199,20 @@ def main() -> None:
             table.add_row(*row)
         console.print(table)
 
-        table = Table(title="Kubernetes scenarios on a warm cluster (seconds)")
-        for column in ("scenario", "provision", "raw kubectl apply + rollout status (provision / raw)",
-                       "start, baseline proof reused", "start, baseline run", "of which (median)", "check, broken", "verify"):
-            table.add_column(column)
+        cluster = providers.select()
+        since = programming_latency(cluster) if isinstance(cluster, OfflineCluster) else []
+        measured = {entry_id: scenario_rows(entry_id, args.rounds, args.verify) for entry_id in args.scenarios}
+        table = Table(title="Kubernetes scenarios on a warm cluster (seconds, median of rounds)")
+        table.add_column("measure")
         for entry_id in args.scenarios:
-            table.add_row(*scenario_row(entry_id, args.rounds, args.verify))
+            table.add_column(entry_id)
+        for index, (measure, _) in enumerate(next(iter(measured.values()), [])):
+            table.add_row(measure, *(rows[index][1] for rows in measured.values()))
         console.print(table)
+        if isinstance(cluster, OfflineCluster):
+            latest = programming_latency(cluster)
+            console.print(f"kube-proxy, endpoint change -> rules programmed during the scenarios: p50 "
+                          f"{quantile_bound(latest, since, 0.5)}, p99 {quantile_bound(latest, since, 0.99)}")
     except (BreakfixError, subprocess.CalledProcessError) as exc:
         raise SystemExit(f"benchmark stopped: {exc}") from None
 

@@ -104,7 +104,7 @@ def scenario_row(entry_id: str, rounds: int, pid: int, verify: bool) -> list[str
             for name, seconds in lifecycle.times.steps:
                 steps.setdefault(name, []).append(seconds)
             teardown.append(timed(lifecycle.teardown))
-            state.clear(entry_id)
+            state.forget(entry_id)
             if verify:
                 verified.append(Lifecycle(entry).verify().seconds)
     finally:
