@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timing
 from harness.errors import BreakfixError
 from harness.faults import FaultContext, build
 from harness.faults.kubernetes import ManifestDrift, drain_node
@@ -224,6 +225,26 @@ def deployment(replicas: int, *, generation: int = 2, observed: int = 2, updated
         spec=client.V1DeploymentSpec(replicas=replicas, selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()),
         status=client.V1DeploymentStatus(observed_generation=observed, updated_replicas=updated, available_replicas=available, replicas=total),
     )
+
+
+def test_provision_waits_for_the_rollout_in_short_polls_with_a_line_per_change_of_what_it_awaits(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = iter([deployment(2, updated=1, available=0, total=2)] * 3 + [deployment(2, updated=2, available=2, total=2)])
+
+    class Apps:
+        def list_namespaced_deployment(self, namespace: str) -> client.V1DeploymentList:
+            return client.V1DeploymentList(items=[next(listed)])
+
+        def list_namespaced_stateful_set(self, namespace: str) -> client.V1StatefulSetList:
+            return client.V1StatefulSetList(items=[])
+
+    kube = api.Kube("spot-interruption")
+    kube.__dict__["apps"] = Apps()
+    lines: list[str] = []
+    pauses: list[float] = []
+    monkeypatch.setattr(timing.time, "sleep", pauses.append)
+    kube.wait_ready(10, lines.append)
+    assert lines == ["waiting for deployment d"]
+    assert pauses == [0.25] * 3
 
 
 def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
