@@ -10,6 +10,10 @@ The run, every phase bounded in wall time:
   drain   -- until every endpoint that is up has every event it subscribed to and the deleted
              endpoint's events are dead letters, at most until 7 s after globex came back (longer
              while deliveries keep arriving: a busy machine, not a design, is slow then).
+Then the backoff probe, a second outage with nothing else going on: globex refuses everything for
+4 s while 18 events come in at 6 a second, and the wait ends once globex has them all. Waits of the
+first run overlap its backlogs and its kill too often to tell backing off from a jittered fixed
+interval by; here every wait between two attempts is the schedule's own.
 The receivers' own logs (every attempt they saw, and which they processed) are the ground truth.
 Event ids are the producer's, fresh every run; the schedule, the types and the amounts are seeded.
 """
@@ -41,6 +45,7 @@ CATCH_UP = 1.5  # seconds after a restarted dispatcher's first attempt that its 
 DRAIN = 7.0  # seconds after globex is back: the brief's bound for a returned endpoint's backlog
 STALL = 4.0  # past that bound, the wait goes on while some delivery arrived in the last STALL seconds...
 HARD_LIMIT = 40.0  # ...up to this many seconds into the run
+PROBE_EVENTS, PROBE_OUTAGE_AFTER, PROBE_OUTAGE_SECONDS = 18, 0.3, 4.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,20 @@ def read_log(endpoint: str, after: int) -> list[dict]:
             return entries
 
 
+def create(producer: str, body: object) -> list[dict]:
+    """The events the producer created from `body` (one, or a list in one transaction)."""
+    for attempt in range(3):
+        # a 503 (its database was busy) created nothing: the producer's clients send again, as this one does
+        try:
+            created = call(producer, body, timeout=10.0)  # the producer's speed is not graded
+            break
+        except urllib.error.HTTPError as exc:
+            if attempt == 2 or exc.code != 503:
+                raise
+            time.sleep(0.2)
+    return created if isinstance(created, list) else [created]  # type: ignore[return-value]
+
+
 def plan(rng: random.Random, run_id: str) -> tuple[list[dict], list[dict]]:
     def payment(index: int, kind: str) -> dict:
         return {"payment": f"pay_{rng.getrandbits(48):012x}", "amount": rng.randrange(500, 99_900), "currency": "usd",
@@ -143,18 +162,12 @@ def run(instance) -> Run:
 
     def publish(items: list[dict], is_burst: bool) -> None:
         sent_at = time.time()
-        for attempt in range(3):
-            # a 503 (its database was busy) created nothing: the producer's clients send again, as this one does
-            try:
-                created = call(producer, items if is_burst else items[0], timeout=10.0)  # the producer's speed is not graded
-                break
-            except (OSError, ValueError) as exc:
-                if attempt == 2 or not isinstance(exc, urllib.error.HTTPError) or exc.code != 503:
-                    with lock:
-                        refused.append(f"{len(items)} event(s): {exc}")
-                    return
-                time.sleep(0.2)
-        created = created if isinstance(created, list) else [created]
+        try:
+            created = create(producer, items if is_burst else items[0])
+        except (OSError, ValueError) as exc:
+            with lock:
+                refused.append(f"{len(items)} event(s): {exc}")
+            return
         with lock:
             events.extend(Sent(item["id"], item["type"], sent_at, is_burst) for item in created)
 
@@ -235,3 +248,37 @@ def run(instance) -> Run:
     return Run(events, refused, logs, dead, dead_error, killed[0] if killed else "the dispatcher was not killed",
                killed_at[0] if killed_at else 0.0,
                (outage_start, outage_start + OUTAGE_SECONDS), memory, {"produced": produced, "drained": drained})
+
+
+@pytest.fixture(scope="session")
+def backoff_probe(instance, run: Run) -> Run:
+    """The second, quiet outage (after the first run has drained: `run` is asked for first): globex's
+    attempts at the probe's events, for judging how the waits between them grow."""
+    producer = instance.entrypoint_url.rstrip("/") + "/v1/events"
+    rng, run_id = random.Random(SEED + 1), f"{time.time_ns():x}"
+    before = receiver("globex", "/_status")["attempts"]
+    t0 = time.monotonic()
+    outage_start = time.time() + PROBE_OUTAGE_AFTER
+    receiver("globex", "/_outage", {"after": PROBE_OUTAGE_AFTER, "seconds": PROBE_OUTAGE_SECONDS})
+    events, refused = [], []
+    for index in range(PROBE_EVENTS):
+        time.sleep(max(0.0, t0 + PROBE_OUTAGE_AFTER + index / RATE - time.monotonic()))
+        body = {"type": "payment.succeeded", "data": {"payment": f"pay_{rng.getrandbits(48):012x}", "amount": rng.randrange(500, 99_900),
+                                                      "currency": "usd", "run": run_id, "sequence": f"probe-{index + 1:03d}"}}
+        sent_at = time.time()
+        try:
+            events += [Sent(item["id"], item["type"], sent_at, False) for item in create(producer, body)]
+        except (OSError, ValueError) as exc:
+            refused.append(f"1 event(s): {exc}")
+    ids = {sent.event_id for sent in events}
+    deadline, progressed, progress = t0 + PROBE_OUTAGE_AFTER + PROBE_OUTAGE_SECONDS + DRAIN, time.monotonic(), -1
+    while True:
+        logs = {"globex": [entry for entry in read_log("globex", before) if entry["event"] in ids]}
+        processed = {entry["event"] for entry in logs["globex"] if entry["outcome"] == "processed"}
+        if len(processed) > progress:
+            progress, progressed = len(processed), time.monotonic()
+        if processed >= ids or time.monotonic() >= min(t0 + HARD_LIMIT, max(deadline, progressed + STALL)):
+            break
+        time.sleep(0.5)
+    return Run(events, refused, logs, None, "", "no kill in the backoff probe", 0.0,
+               (outage_start, outage_start + PROBE_OUTAGE_SECONDS))
