@@ -128,15 +128,21 @@ def create(producer: str, body: object) -> list[dict]:
     return created if isinstance(created, list) else [created]  # type: ignore[return-value]
 
 
-def plan(rng: random.Random, run_id: str) -> tuple[list[dict], list[dict]]:
-    def payment(index: int, kind: str) -> dict:
-        return {"payment": f"pay_{rng.getrandbits(48):012x}", "amount": rng.randrange(500, 99_900), "currency": "usd",
-                "run": run_id, "sequence": f"{kind}-{index + 1:03d}"}
+def payment(rng: random.Random, run_id: str, index: int, kind: str) -> dict:
+    return {"payment": f"pay_{rng.getrandbits(48):012x}", "amount": rng.randrange(500, 99_900), "currency": "usd",
+            "run": run_id, "sequence": f"{kind}-{index + 1:03d}"}
 
+
+def plan(rng: random.Random, run_id: str) -> tuple[list[dict], list[dict]]:
     steady = [{"type": "payment.refunded" if index % 4 == 1 else rng.choice(["payment.succeeded"] * 6 + ["payment.failed"]),
-               "data": payment(index, "steady")} for index in range(STEADY)]
-    burst = [{"type": "payout.paid", "data": payment(index, "payout")} for index in range(BURST)]
+               "data": payment(rng, run_id, index, "steady")} for index in range(STEADY)]
+    burst = [{"type": "payout.paid", "data": payment(rng, run_id, index, "payout")} for index in range(BURST)]
     return steady, burst
+
+
+def waited_out(t0: float, deadline: float, progressed: float) -> bool:
+    """Past `deadline` with no delivery in the last STALL seconds, or past HARD_LIMIT since `t0`."""
+    return time.monotonic() >= min(t0 + HARD_LIMIT, max(deadline, progressed + STALL))
 
 
 @pytest.fixture(scope="session")
@@ -234,8 +240,7 @@ def run(instance) -> Run:
         done = sum(len(partial.processed(endpoint)) for endpoint in UP_AT_END) + len({entry["event"] for entry in logs["umbrella"]})
         if done > progress:
             progress, progressed = done, time.monotonic()
-        now = time.monotonic()
-        over = now >= min(t0 + HARD_LIMIT, max(deadline, progressed + STALL))
+        over = waited_out(t0, deadline, progressed)
         if complete or over:
             dead, dead_error = read_dead_letters()
             if dead is not None and len(dead) >= len(ids) or over:
@@ -263,8 +268,7 @@ def backoff_probe(instance, run: Run) -> Run:
     events, refused = [], []
     for index in range(PROBE_EVENTS):
         time.sleep(max(0.0, t0 + PROBE_OUTAGE_AFTER + index / RATE - time.monotonic()))
-        body = {"type": "payment.succeeded", "data": {"payment": f"pay_{rng.getrandbits(48):012x}", "amount": rng.randrange(500, 99_900),
-                                                      "currency": "usd", "run": run_id, "sequence": f"probe-{index + 1:03d}"}}
+        body = {"type": "payment.succeeded", "data": payment(rng, run_id, index, "probe")}
         sent_at = time.time()
         try:
             events += [Sent(item["id"], item["type"], sent_at, False) for item in create(producer, body)]
@@ -277,7 +281,7 @@ def backoff_probe(instance, run: Run) -> Run:
         processed = {entry["event"] for entry in logs["globex"] if entry["outcome"] == "processed"}
         if len(processed) > progress:
             progress, progressed = len(processed), time.monotonic()
-        if processed >= ids or time.monotonic() >= min(t0 + HARD_LIMIT, max(deadline, progressed + STALL)):
+        if processed >= ids or waited_out(t0, deadline, progressed):
             break
         time.sleep(0.5)
     return Run(events, refused, logs, None, "", "no kill in the backoff probe", 0.0,
