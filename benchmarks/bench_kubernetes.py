@@ -43,7 +43,7 @@ from harness.errors import BreakfixError
 from harness.lifecycle import Lifecycle
 from harness.runtime.kubernetes import providers
 from harness.runtime.kubernetes.common import kubeconfig_path
-from harness.runtime.kubernetes.providers.offline import RUN, OfflineCluster, bin_dir, build_script
+from harness.runtime.kubernetes.providers.offline import OfflineCluster, bin_dir, build_script
 
 console = Console()
 SCENARIOS = ["spot-interruption", "pod-evictions", "cache-rollout"]
@@ -71,24 +71,6 @@ def build_rows(cold: bool) -> list[tuple[str, str]]:
     return rows
 
 
-def cluster_processes(cluster: OfflineCluster) -> dict[str, list[int]]:
-    """The cluster's processes by component: its own binaries, then every process of its nodes' containerds."""
-    found: dict[str, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if not any(str(cluster.dir).encode() in part or str(RUN).encode() in part for part in command):
-            continue
-        name = Path(command[0].decode(errors="replace")).name
-        component = "containerd shims" if "shim" in name else name
-        found.setdefault(component, []).append(int(entry.name))
-    return found
-
-
 def cluster_rows(rounds: int) -> list[tuple[str, str]]:
     provider = providers.select()
     if not isinstance(provider, OfflineCluster):
@@ -99,7 +81,7 @@ def cluster_rows(rounds: int) -> list[tuple[str, str]]:
         created.append(timed(functools.partial(provider.ensure, quiet, kubeconfig_path())))
         reused.append(timed(functools.partial(provider.ensure, quiet, kubeconfig_path())))
     time.sleep(5)  # past the first node-status updates
-    memory = {component: sum(rss_mib(pid) for pid in pids) for component, pids in cluster_processes(provider).items()}
+    memory = {component: sum(rss_mib(pid) for pid in pids) for component, pids in provider.processes().items()}
     rows = [("cluster create, binaries cached (s)", summary(created)), ("cluster reuse: ensure() when running (s)", summary(reused)),
             ("cluster RSS at rest, total (MiB)", f"{sum(memory.values()):.0f}")]
     rows += [(f"  of which {component} (MiB)", f"{mib:.0f}") for component, mib in sorted(memory.items(), key=lambda item: -item[1])]

@@ -41,13 +41,18 @@ def cmdline(pid: int) -> bytes | None:
         return None
 
 
+def pids() -> list[int]:
+    """Every pid /proc lists now (some may be gone by the time they are read)."""
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
 def group_members(pgid: int) -> list[int]:
     """The live (not zombie) processes of a process group."""
     members = []
-    for entry in Path("/proc").iterdir():
-        fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+    for pid in pids():
+        fields = stat_fields(pid)
         if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
+            members.append(pid)
     return members
 
 

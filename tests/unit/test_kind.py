@@ -108,6 +108,35 @@ def test_teardown_of_an_offline_cluster_a_reboot_stopped_asks_nothing_of_its_dea
     runtime.teardown()
 
 
+def test_a_kind_cluster_whose_nodes_exited_is_stopped_and_the_next_ensure_recreates_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commands: list[list[str]] = []
+    states = {"running": "running\nrunning\n", "stopped": "exited\nrunning\n"}
+    current = ["stopped"]
+
+    def run(command: list[str], **_: Any) -> str:
+        commands.append(command)
+        if command[:3] == ["kind", "get", "clusters"]:
+            return "breakfix\n"
+        return states[current[0]] if command[:2] == ["docker", "ps"] else ""
+
+    monkeypatch.setattr(kind_provider.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(kind_provider, "run", run)
+    monkeypatch.setattr(kind_provider, "stream", lambda command, progress: commands.append(command))
+    monkeypatch.setattr(KindCluster, "configure_workers", lambda self, progress, kubeconfig: None)
+    cluster = KindCluster()
+    assert cluster.exists() and not cluster.running()
+    assert ["docker", "ps", "--all", "--filter", "label=io.x-k8s.kind.cluster=breakfix", "--format", "{{.State}}"] in commands
+    said: list[str] = []
+    cluster.ensure(said.append, tmp_path / "kubeconfig")
+    verbs = [command[:3] for command in commands if command[0] == "kind"]
+    assert ["kind", "delete", "cluster"] in verbs and verbs.index(["kind", "delete", "cluster"]) < verbs.index(["kind", "create", "cluster"])
+    assert "kind cluster breakfix is stopped (its node containers exited): creating it afresh" in said
+    current[0], commands[:] = "running", []
+    assert cluster.running()
+    cluster.ensure(said.append, tmp_path / "kubeconfig")
+    assert [command[:3] for command in commands if command[0] == "kind"] == [["kind", "get", "clusters"], ["kind", "export", "kubeconfig"]]
+
+
 # -- manifests -----------------------------------------------------------------------------------
 
 

@@ -46,6 +46,9 @@ def engine_problem() -> str | None:
     return None
 
 
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind labels each node container with its cluster's name
+
+
 class KindCluster:
     """The shared `breakfix` kind cluster: created on first use, reused by every scenario after."""
 
@@ -69,7 +72,11 @@ class KindCluster:
         return shutil.which("kind") is not None and self.name in run(["kind", "get", "clusters"], timeout=20).split()
 
     def running(self) -> bool:
-        return self.exists()  # its API's health is the checks' to report
+        """Every node container runs. After a reboot or an engine restart kind's nodes may stay exited
+        while `kind get clusters` still lists the cluster (it reads container labels)."""
+        states = run(["docker", "ps", "--all", "--filter", f"label={KIND_CLUSTER_LABEL}={self.name}",
+                      "--format", "{{.State}}"], timeout=20).split()
+        return bool(states) and all(state == "running" for state in states)
 
     def nodes(self) -> list[str]:
         return run(["kind", "get", "nodes", "--name", self.name], timeout=20).split()
@@ -84,8 +91,11 @@ class KindCluster:
 
     def ensure(self, progress: Progress, kubeconfig: Path) -> None:
         if self.exists():
-            self.export_kubeconfig(kubeconfig)
-            return
+            if self.running():
+                self.export_kubeconfig(kubeconfig)
+                return
+            progress(f"kind cluster {self.name} is stopped (its node containers exited): creating it afresh")
+            self.delete(progress)
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         progress(f"creating kind cluster {self.name} (first run only: a few minutes)")
         stream(["kind", "create", "cluster", "--name", self.name, "--config", str(infra_dir() / "cluster.yaml"),

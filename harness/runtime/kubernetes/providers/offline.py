@@ -171,14 +171,25 @@ class OfflineCluster:
         pids[name] = pid
         (self.dir / "pids.json").write_text(json.dumps(pids, indent=1))
 
+    def _command(self, pid: int) -> list[bytes]:
+        """The pid's command line if it names this cluster's directory or its nodes' run directory; else []."""
+        command = (procs.cmdline(pid) or b"").split(b"\0")
+        return command if any(str(self.dir).encode() in part or str(RUN).encode() in part for part in command) else []
+
     def _alive(self, pid: int) -> bool:
         """The pid runs one of our binaries (a recycled pid of someone else's process is not ours)."""
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        return bool(command) and (command[0].startswith(str(bin_dir()).encode()) or b"containerd" in command[0]) and \
-            any(str(self.dir).encode() in part or str(RUN).encode() in part for part in command)
+        command = self._command(pid)
+        return bool(command) and (command[0].startswith(str(bin_dir()).encode()) or b"containerd" in command[0])
+
+    def processes(self) -> dict[str, list[int]]:
+        """The cluster's processes by component: its own binaries, then every process its nodes' containerds run."""
+        found: dict[str, list[int]] = {}
+        for pid in procs.pids():
+            command = self._command(pid)
+            if command:
+                name = Path(command[0].decode(errors="replace")).name
+                found.setdefault("containerd shims" if "shim" in name else name, []).append(pid)
+        return found
 
     def exists(self) -> bool:
         return (self.dir / "pids.json").is_file()
@@ -658,15 +669,7 @@ def _taint(text: str) -> dict[str, str]:
 
 
 def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return [pid for pid in found if pid != os.getpid()]
+    return [pid for pid in procs.pids() if pid != os.getpid() and text.encode() in (procs.cmdline(pid) or b"")]
 
 
 def _cgroup_controllers() -> list[str]:
