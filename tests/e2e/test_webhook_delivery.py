@@ -18,6 +18,7 @@ def test_verify_with_every_fake_fix_rejected(rejected_fakes) -> None:
     rejected = rejected_fakes(entry)
     assert "test_gone_endpoint_is_dead_lettered" in rejected["synchronous-retry"]
     assert "test_retries_are_spread" in rejected["fixed-interval-retry"]
+    assert "test_retries_are_spread" in rejected["exponential-without-jitter"]  # backs off, in step
     assert "test_retries_are_spread" in rejected["jittered-fixed-interval"]  # spread, in no fixed order, but not backing off
     assert "test_every_event_reaches_every_endpoint_that_is_up" in rejected["ack-before-send"]
     assert "test_every_event_reaches_every_endpoint_that_is_up" in rejected["drop-when-down"]

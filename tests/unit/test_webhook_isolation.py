@@ -44,8 +44,9 @@ def acme_events(count: int, every: float) -> list[Sent]:
     return [Sent(f"evt-{n}", n * every) for n in range(count)]
 
 
-def hold(start: float) -> dict:
-    return {"t": start, "outcome": "processed"}
+def hold(start: float, seconds: float = 1.5) -> dict:
+    """One of initech's slow answers, as its receiver logs it: when the request came and when it was answered."""
+    return {"t": start, "answered": start + seconds, "outcome": "processed"}
 
 
 def test_a_dispatcher_that_waits_on_the_slow_endpoint_is_held_up_whatever_the_load() -> None:

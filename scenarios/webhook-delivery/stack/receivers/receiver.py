@@ -2,7 +2,7 @@
 does (MODE), and records every attempt it sees -- the ground truth the checks count against.
 
   POST /webhooks       a delivery: the event as JSON, `Webhook-Signature: v1=<hex HMAC-SHA256 of the body>`
-  GET  /_log?after=N   every attempt since the N-th: time, event id, signature, body digest, answer, outcome
+  GET  /_log?after=N   every attempt since the N-th: time, event id, signature, body digest, answer and its time, outcome
   GET  /_status        attempts in flight, whether an outage is on, the digest of this file
   POST /_outage        {"after": s, "seconds": s}: answer 503 to every delivery in that window
 
@@ -114,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             number = state["deliveries"]
         try:
             status = self.answer(number, entry)
-            entry["status"] = status
+            entry["status"], entry["answered"] = status, time.time()
             if 200 <= status < 300 and caller_gone(self.connection):
                 entry["outcome"] = "abandoned"
                 return
