@@ -50,8 +50,10 @@ PARENT_IMAGE = "debian:bookworm-slim"
 DOCKERFILE = "base/Dockerfile"  # relative to image_dir(), which is the build context
 ROOTFS_SCRIPT = "base/rootfs.sh"
 PACKAGES_FILE = "packages.txt"
-# packages.txt section -> the image built FROM the base with it (recipe <section>/Dockerfile)
+# packages.txt section -> the image built FROM the base with it: DERIVED_DOCKERFILE's target of that
+# name, which adds <section>/setup.sh
 DERIVED_IMAGES = {"postgres": "breakfix/postgres:bookworm", "dns": "breakfix/dns:bookworm"}
+DERIVED_DOCKERFILE = "derived/Dockerfile"
 BUILD_LOG = Path("/var/tmp/breakfix-base-build.log")
 BUILD_LOCK = Path("/var/tmp/breakfix-base-build.lock")
 # A registry that answers at all answers a manifest lookup in well under this.
@@ -290,12 +292,15 @@ def _reporter(callback: Progress | None) -> Iterator[_Reporter]:
 
 
 def _build_with_dockerfile(client: Any, digest: str, report: _Reporter, dockerfile: str = DOCKERFILE,
-                           tag: str = BASE_IMAGE, parent: str = PARENT_IMAGE) -> None:
+                           tag: str = BASE_IMAGE, parent: str = PARENT_IMAGE, section: str | None = None) -> None:
+    """section: the build target of DERIVED_DOCKERFILE, and its SECTION argument."""
     report.phase(f"docker build {tag} ({parent})")
     stream = client.api.build(
         path=str(image_dir()),
         dockerfile=dockerfile,
         tag=tag,
+        target=section,
+        buildargs={"SECTION": section} if section else None,
         labels={HASH_LABEL: digest},
         rm=True,
         forcerm=True,
@@ -317,7 +322,7 @@ def _build_derived(client: Any, digest: str, report: _Reporter, sections: list[s
     for section in sections:
         name = DERIVED_IMAGES[section]
         old = _get_image(client, name)
-        _build_with_dockerfile(client, digest, report, f"{section}/Dockerfile", name, BASE_IMAGE)
+        _build_with_dockerfile(client, digest, report, DERIVED_DOCKERFILE, name, BASE_IMAGE, section)
         new = _get_image(client, name)
         if new is not None:
             _remove_replaced(client, old.id if old is not None else None, new.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -223,3 +224,13 @@ def test_build_is_a_no_op_when_current() -> None:
     result = images.build_base_image(client, progress=lambda line: pytest.fail(line))
     assert result.status == "current" and result.method is None
     assert "current" in result.summary()
+
+
+def test_every_derived_image_is_a_target_of_the_one_derived_dockerfile() -> None:
+    """One recipe for every image FROM the base: a build target per packages.txt section, and the
+    section's own directory (its setup.sh) beside it in the build context."""
+    text = (images.image_dir() / images.DERIVED_DOCKERFILE).read_text()
+    targets = re.findall(r"^FROM \S+ AS (\S+)$", text, re.MULTILINE)
+    assert targets[0] == "section" and set(targets[1:]) == set(images.DERIVED_IMAGES)
+    for section in images.DERIVED_IMAGES:
+        assert (images.image_dir() / section).is_dir() and images.read_packages(section=section)

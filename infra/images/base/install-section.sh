@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-section.sh SECTION: in a derived image's build, install the packages of [SECTION] of
 # packages.txt, run the section's setup.sh when it has one, then the base's finalize.sh.
-# Every derived recipe (<section>/Dockerfile) COPYs its files beside this one in /tmp/breakfix-build.
+# derived/Dockerfile COPYs the section's directory beside this one in /tmp/breakfix-build.
 set -eux
 here=$(dirname "$0")
 apt-get update
