@@ -38,17 +38,37 @@ def test_disruption_budget_protects_checkout(checkout):
 
 
 def test_pods_get_time_to_drain(checkout):
-    """checkout pods keep serving until the endpoint removal has reached every node (preStop), within their grace period"""
+    """checkout pods keep serving until the endpoint removal has reached every node -- a preStop wait, or the app's
+    own drain after SIGTERM (DRAIN_SECONDS: it keeps answering while /healthz says draining) -- within their grace period"""
     spec = checkout.deployment().spec.template.spec
     grace = spec.termination_grace_period_seconds if spec.termination_grace_period_seconds is not None else 30
     for container in spec.containers:
         pre_stop = container.lifecycle and container.lifecycle.pre_stop
-        assert pre_stop, (
+        drain = app_drain_seconds(container)
+        assert pre_stop or drain > 0, (
             f"container {container.name} stops accepting connections the moment it gets SIGTERM, while kube-proxy on "
-            "other nodes still sends it traffic: what runs before SIGTERM?"
+            "other nodes still sends it traffic: what keeps it serving until they have heard?"
         )
-        command = (pre_stop._exec.command if pre_stop._exec else []) or []
-        wait = next((float(part) for part in command if part.replace(".", "", 1).isdigit()), None)
-        if pre_stop.sleep:
-            wait = float(pre_stop.sleep.seconds)
-        assert wait is None or wait < grace, f"the preStop wait ({wait:.0f}s) does not fit in terminationGracePeriodSeconds ({grace}s)"
+        wait = pre_stop_seconds(pre_stop) if pre_stop else 0.0
+        assert wait is None or wait + drain < grace, (
+            f"the preStop wait ({wait:.0f}s) and the app's drain ({drain:.0f}s) do not fit in terminationGracePeriodSeconds "
+            f"({grace}s): the kubelet kills the pod while it still serves"
+        )
+
+
+def pre_stop_seconds(pre_stop) -> float | None:
+    """How long a preStop hook waits: the sleep action's seconds, or the first number of its command (None: not a wait
+    we can read, such as a script)."""
+    if pre_stop.sleep:
+        return float(pre_stop.sleep.seconds)
+    command = (pre_stop._exec.command if pre_stop._exec else []) or []
+    return next((float(part) for part in command if part.replace(".", "", 1).isdigit()), None)
+
+
+def app_drain_seconds(container) -> float:
+    """The checkout app's own drain: after SIGTERM it answers for DRAIN_SECONDS before it stops accepting."""
+    value = next((variable.value for variable in container.env or [] if variable.name == "DRAIN_SECONDS"), None)
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        return 0.0

@@ -1,0 +1,64 @@
+"""spot-interruption's drain-time rule on deployment specs: a preStop wait and the app's own drain
+(DRAIN_SECONDS) are two ways of serving until kube-proxy has heard; neither, or one that outlasts the
+grace period, fails."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+from kubernetes import client
+
+CHECKS = Path(__file__).resolve().parents[2] / "scenarios" / "spot-interruption" / "checks" / "test_placement.py"
+
+
+def load_checks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("spot_interruption_placement", CHECKS)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def checkout_with(*, pre_stop: client.V1LifecycleHandler | None = None, drain: str | None = None, grace: int | None = 30) -> SimpleNamespace:
+    container = client.V1Container(
+        name="checkout", image="breakfix/kind-workloads:1",
+        lifecycle=client.V1Lifecycle(pre_stop=pre_stop) if pre_stop else None,
+        env=[client.V1EnvVar(name="DRAIN_SECONDS", value=drain)] if drain is not None else None,
+    )
+    spec = client.V1PodSpec(containers=[container], termination_grace_period_seconds=grace)
+    deployment = client.V1Deployment(spec=client.V1DeploymentSpec(
+        selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec(spec=spec)))
+    return SimpleNamespace(deployment=lambda: deployment)
+
+
+def sleep_command(seconds: str) -> client.V1LifecycleHandler:
+    return client.V1LifecycleHandler(_exec=client.V1ExecAction(command=["sleep", seconds]))
+
+
+def sleep_action(seconds: int) -> client.V1LifecycleHandler:
+    return client.V1LifecycleHandler(sleep=client.V1SleepAction(seconds=seconds))
+
+
+@pytest.mark.parametrize("checkout", [
+    checkout_with(pre_stop=sleep_command("10"), drain="5"),  # the reference
+    checkout_with(pre_stop=sleep_action(12), grace=40),  # the native sleep action, the app stops at once
+    checkout_with(drain="15"),  # no hook: the app keeps answering for 15 s after SIGTERM
+    checkout_with(pre_stop=client.V1LifecycleHandler(_exec=client.V1ExecAction(command=["/bin/sh", "-c", "/drain.sh"]))),
+], ids=["reference", "sleep-action", "app-drain", "unreadable-hook"])
+def test_either_a_pre_stop_wait_or_the_apps_drain_gives_time(checkout: SimpleNamespace) -> None:
+    load_checks().test_pods_get_time_to_drain(checkout)
+
+
+@pytest.mark.parametrize(("checkout", "message"), [
+    (checkout_with(), "stops accepting connections the moment it gets SIGTERM"),
+    (checkout_with(drain="0"), "stops accepting connections the moment it gets SIGTERM"),
+    (checkout_with(drain="soon"), "stops accepting connections the moment it gets SIGTERM"),
+    (checkout_with(pre_stop=sleep_command("20"), drain="15"), r"preStop wait \(20s\) and the app's drain \(15s\) do not fit"),
+    (checkout_with(drain="45", grace=None), r"do not fit in terminationGracePeriodSeconds \(30s\)"),
+], ids=["neither", "zero-drain", "not-a-number", "hook-and-drain-too-long", "drain-past-the-default-grace"])
+def test_no_time_to_drain_or_more_than_the_grace_period_fails(checkout: SimpleNamespace, message: str) -> None:
+    with pytest.raises(AssertionError, match=message):
+        load_checks().test_pods_get_time_to_drain(checkout)
