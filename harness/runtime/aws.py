@@ -262,9 +262,12 @@ def _kill_and_wait(pid: int, grace: float = 3.0) -> None:
     """SIGTERM, then SIGKILL after `grace` seconds; reaps it when it is our child."""
 
     def gone() -> bool:
+        # reap after seeing it exit, not before: a child that died between the two would stay a zombie
+        if not procs.is_zombie(pid):
+            return False
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        return procs.is_zombie(pid)
+        return True
 
     if not procs.terminate(pid, gone, grace=grace, timeout=5.0):
         raise BreakfixError(f"the AWS emulator (pid {pid}) did not stop; kill it by hand")

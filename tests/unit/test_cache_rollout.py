@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from harness.paths import content_root
+from tests import content_modules
 
 CODE = content_root() / "scenarios" / "cache-rollout" / "stack" / "manifests" / "00-cache-code.yaml"
 
@@ -70,11 +71,7 @@ def test_the_catalog_record_is_what_the_checks_expect(cachelib: types.ModuleType
     import json
 
     monkeypatch.setattr(cachelib, "CATALOG_LATENCY", 0.0)
-    spec = importlib.util.spec_from_file_location("cache_rollout_checks", content_root() / "scenarios" / "cache-rollout" / "checks" / "conftest.py")
-    assert spec and spec.loader
-    checks = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, checks)  # its dataclasses look their module up
-    spec.loader.exec_module(checks)
+    checks = content_modules.load("scenarios/cache-rollout/checks/conftest.py")
     for product in (0, 1, 899):
         assert json.loads(cachelib.catalog_read(product)) == checks.product_record(product)
 

@@ -3,19 +3,13 @@ checks/iam_policy.py): AWS's evaluation of identity policies, where moto is sile
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-PATH = Path(__file__).parents[2] / "scenarios" / "iam-privilege-escalation" / "checks" / "iam_policy.py"
-_spec = importlib.util.spec_from_file_location("iam_policy_under_test", PATH)
-assert _spec and _spec.loader
-policy = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = policy
-_spec.loader.exec_module(policy)
+from tests import content_modules
+
+policy = content_modules.load("scenarios/iam-privilege-escalation/checks/iam_policy.py")
 
 ACCOUNT = "123456789012"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import sys
 import threading
 import urllib.error
@@ -20,18 +19,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests import content_modules
+
 LABS = Path(__file__).resolve().parents[2] / "labs"
 MiB = 1024 * 1024
 
 
 def load(lab: str, relative: str) -> ModuleType:
-    """A lab file as a module (labs are not packages); registered so its dataclasses resolve."""
-    name = f"lab_{lab.replace('-', '_')}_{Path(relative).stem}"
-    spec = importlib.util.spec_from_file_location(name, LABS / lab / relative)
-    assert spec and spec.loader
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return content_modules.load(f"labs/{lab}/{relative}")
 
 
 # -- rate-limiter ------------------------------------------------------------------------------

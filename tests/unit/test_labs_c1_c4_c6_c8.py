@@ -5,7 +5,6 @@ proves the labs end to end in tests/e2e/test_labs_verify.py)."""
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,18 +14,13 @@ from types import ModuleType
 
 import pytest
 
+from tests import content_modules
+
 LABS = Path(__file__).resolve().parents[2] / "labs"
 
 
 def lab_module(lab: str, relative: str) -> ModuleType:
-    """Import one file of a lab under a unique name (labs are directories, not packages)."""
-    name = "unit_" + "_".join(part.replace("-", "_") for part in (lab, Path(relative).stem))
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, LABS / lab / relative)
-        assert spec and spec.loader
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return content_modules.load(f"labs/{lab}/{relative}", cached=True)
 
 
 def run_reference(lab: str, program: str, *args: str) -> subprocess.CompletedProcess[str]:

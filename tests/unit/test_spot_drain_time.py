@@ -4,22 +4,16 @@ grace period, fails."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 from kubernetes import client
 
-CHECKS = Path(__file__).resolve().parents[2] / "scenarios" / "spot-interruption" / "checks" / "test_placement.py"
+from tests import content_modules
 
 
 def load_checks() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("spot_interruption_placement", CHECKS)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return content_modules.load("scenarios/spot-interruption/checks/test_placement.py")
 
 
 def checkout_with(*, pre_stop: client.V1LifecycleHandler | None = None, drain: str | None = None, grace: int | None = 30) -> SimpleNamespace:

@@ -3,20 +3,14 @@ concurrent one is not, and the holds around the dispatcher's kill are not judged
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 
-CHECKS = Path(__file__).resolve().parents[2] / "scenarios" / "webhook-delivery" / "checks" / "test_delivery.py"
+from tests import content_modules
 
 
 def load_checks() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("webhook_delivery_checks", CHECKS)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return content_modules.load("scenarios/webhook-delivery/checks/test_delivery.py")
 
 
 @dataclass(frozen=True)
