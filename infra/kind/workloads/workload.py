@@ -1,7 +1,8 @@
 """The processes the Kubernetes scenarios run, one mode per role (built into breakfix/kind-workloads).
 
-  api    HTTP/1.0 JSON service on :8080 (/healthz, /orders/<id>); on SIGTERM it stops accepting
-         new connections, finishes the ones in flight, and exits -- after DRAIN_SECONDS if set.
+  api    HTTP/1.0 JSON service on :8080 (/healthz, /orders/<id>); on SIGTERM /healthz answers 503
+         (draining) while it goes on serving for DRAIN_SECONDS (default 0), then it stops accepting
+         new connections, finishes the ones in flight, and exits.
   batch  a report worker that sizes its buffers from the memory it is given, like a JVM with
          MaxRAMPercentage: 75% of its cgroup limit, or UNBOUNDED_MIB when it has no limit.
   cache  loads CACHE_MIB of data, then reports ready (/tmp/ready) and holds it.
