@@ -65,11 +65,14 @@ def fastest_healthchecks(stack_file: Path) -> None:
     stack_file.write_text(yaml.safe_dump(stack))
 
 
-def raw_compose_up(entry: catalog.Entry, client) -> float | None:
-    """Seconds for the raw compose CLI to bring the same stack up healthy; None without a compose CLI."""
+RAW_UP_TIMEOUT = 180.0  # seconds the raw stack gets to be healthy
+
+
+def raw_compose_up(entry: catalog.Entry, client) -> float | str:
+    """Seconds for the raw compose CLI to bring the same stack up healthy, or why that was not measured."""
     compose = compose_command()
     if compose is None or entry.stack_file is None:
-        return None
+        return "not measured: no compose CLI here (benchmarks/setup.sh installs Debian's docker-compose)"
     project = f"rawbench{entry.id.replace('-', '')}"
     workdir = Path(tempfile.mkdtemp(prefix="bfbench-"))
     shutil.copytree(entry.stack_file.parent, workdir / "stack")
@@ -79,13 +82,19 @@ def raw_compose_up(entry: catalog.Entry, client) -> float | None:
     wait = ["--wait"] if compose[-1] == "compose" else []
     try:
         started = time.monotonic()
-        subprocess.run([*base, "up", "-d", *wait], check=True, capture_output=True)
-        if not wait:  # v1 has no --wait: poll the same healthchecks
-            while True:
-                states = [c.attrs["State"] for c in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})]
-                if states and all(s.get("Health", {}).get("Status", "healthy") == "healthy" for s in states):
-                    break
-                time.sleep(0.05)
+        up = subprocess.run([*base, "up", "-d", *wait], check=False, capture_output=True, text=True, timeout=RAW_UP_TIMEOUT)
+        if up.returncode != 0:
+            return f"not measured: the stack alone does not come up ({up.stderr.strip().splitlines()[-1:]})"
+        while not wait:  # v1 has no --wait: poll the same healthchecks
+            containers = client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+            exited = sorted(c.name for c in containers if c.attrs["State"]["Status"] == "exited")
+            if exited:  # e.g. a stack that needs files breakfix's provision writes (certificates, keys)
+                return f"not measured: the stack alone does not come up ({', '.join(exited)} exited)"
+            if containers and all(c.attrs["State"].get("Health", {}).get("Status", "healthy") == "healthy" for c in containers):
+                break
+            if time.monotonic() - started > RAW_UP_TIMEOUT:
+                return f"not measured: the stack alone was not healthy within {RAW_UP_TIMEOUT:.0f} s"
+            time.sleep(0.05)
         return time.monotonic() - started
     finally:
         subprocess.run([*base, "down", "-v", "-t", "1"], capture_output=True)
@@ -129,7 +138,9 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
     state = Path(tempfile.mkdtemp(prefix="bfbench-state-"))
     os.environ["BREAKFIX_STATE_DIR"] = str(state)
     rows = []
-    raw = [seconds for seconds in (raw_compose_up(entry, client) for _ in range(rounds)) if seconds is not None]
+    attempts = [raw_compose_up(entry, client) for _ in range(rounds)]
+    raw = [seconds for seconds in attempts if isinstance(seconds, float)]
+    unmeasured = next((reason for reason in attempts if isinstance(reason, str)), "")
 
     starts = []
     for _ in range(rounds):
@@ -148,8 +159,7 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
     # the raw equivalent of a start: compose up to healthy, then one plain pytest run of the checks
     raw_median = statistics.median(raw) if raw else None
     if raw_median is None:
-        rows.append(("raw compose up, healthy (median)", "-",
-                     "not measured: no compose CLI here (benchmarks/setup.sh installs Debian's docker-compose)", ""))
+        rows.append(("raw compose up, healthy (median)", "-", unmeasured, ""))
     else:
         rows.append(("raw compose up, healthy (median)", f"{raw_median:.1f}s", "", " ".join(compose_command() or [])))
     for label, seconds, note in (

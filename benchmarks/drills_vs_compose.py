@@ -50,7 +50,9 @@ def drill_rows(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str
     state = Path(tempfile.mkdtemp(prefix="bfbench-drills-"))
     os.environ["BREAKFIX_STATE_DIR"] = str(state)
     try:
-        raw = [seconds for seconds in (raw_compose_up(entry, client) for _ in range(rounds)) if seconds is not None]
+        attempts = [raw_compose_up(entry, client) for _ in range(rounds)]
+        raw = [seconds for seconds in attempts if isinstance(seconds, float)]
+        unmeasured = next((reason for reason in attempts if isinstance(reason, str)), "")
         starts = []
         for _ in range(rounds + 1):
             starts.append(timed(breakfix("start", entry.id)))
@@ -65,7 +67,7 @@ def drill_rows(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str
     cold, warm = starts[0], statistics.median(starts[1:])
 
     def beside(seconds: float) -> str:
-        return "raw compose not measured (no compose CLI)" if raw_up is None else f"{seconds / raw_up:.1f}x raw up"
+        return f"raw compose {unmeasured}" if raw_up is None else f"{seconds / raw_up:.1f}x raw up"
 
     return [
         ("raw compose up, healthy (median)", "-" if raw_up is None else f"{raw_up:.1f}s", " ".join(compose_command() or ["no compose CLI"])),
