@@ -82,7 +82,10 @@ def raw_compose_up(entry: catalog.Entry, client) -> float | str:
     wait = ["--wait"] if compose[-1] == "compose" else []
     try:
         started = time.monotonic()
-        up = subprocess.run([*base, "up", "-d", *wait], check=False, capture_output=True, text=True, timeout=RAW_UP_TIMEOUT)
+        try:
+            up = subprocess.run([*base, "up", "-d", *wait], check=False, capture_output=True, text=True, timeout=RAW_UP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return f"not measured: the stack alone was not healthy within {RAW_UP_TIMEOUT:.0f} s"
         if up.returncode != 0:
             return f"not measured: the stack alone does not come up ({up.stderr.strip().splitlines()[-1:]})"
         while not wait:  # v1 has no --wait: poll the same healthchecks
@@ -99,6 +102,12 @@ def raw_compose_up(entry: catalog.Entry, client) -> float | str:
     finally:
         subprocess.run([*base, "down", "-v", "-t", "1"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def raw_compose_ups(entry: catalog.Entry, client, rounds: int) -> tuple[list[float], str]:
+    """raw_compose_up `rounds` times: the seconds of those that came up, and why one did not ("" if all did)."""
+    attempts = [raw_compose_up(entry, client) for _ in range(rounds)]
+    return [seconds for seconds in attempts if isinstance(seconds, float)], next((a for a in attempts if isinstance(a, str)), "")
 
 
 def sample_stack_memory(instance: str, client, stop: threading.Event, peaks: list[int]) -> None:
@@ -138,9 +147,7 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
     state = Path(tempfile.mkdtemp(prefix="bfbench-state-"))
     os.environ["BREAKFIX_STATE_DIR"] = str(state)
     rows = []
-    attempts = [raw_compose_up(entry, client) for _ in range(rounds)]
-    raw = [seconds for seconds in attempts if isinstance(seconds, float)]
-    unmeasured = next((reason for reason in attempts if isinstance(reason, str)), "")
+    raw, unmeasured = raw_compose_ups(entry, client, rounds)
 
     starts = []
     for _ in range(rounds):

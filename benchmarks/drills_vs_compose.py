@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_docker_scenarios import breakfix, check_beside_plain_pytest, raw_compose_up, solved_checks_and_memory, timed  # noqa: E402
+from bench_docker_scenarios import breakfix, check_beside_plain_pytest, raw_compose_ups, solved_checks_and_memory, timed  # noqa: E402
 
 from harness import catalog  # noqa: E402
 from harness.runtime.docker import compose_command, connect  # noqa: E402
@@ -50,9 +50,7 @@ def drill_rows(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str
     state = Path(tempfile.mkdtemp(prefix="bfbench-drills-"))
     os.environ["BREAKFIX_STATE_DIR"] = str(state)
     try:
-        attempts = [raw_compose_up(entry, client) for _ in range(rounds)]
-        raw = [seconds for seconds in attempts if isinstance(seconds, float)]
-        unmeasured = next((reason for reason in attempts if isinstance(reason, str)), "")
+        raw, unmeasured = raw_compose_ups(entry, client, rounds)
         starts = []
         for _ in range(rounds + 1):
             starts.append(timed(breakfix("start", entry.id)))
