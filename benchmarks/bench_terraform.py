@@ -22,11 +22,9 @@ import functools
 import os
 import statistics
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from measure import rss_mib, summary, timed
+from measure import peak_rss, rss_mib, summary, timed
 from rich.console import Console
 from rich.table import Table
 
@@ -79,24 +77,11 @@ def init_seconds(entry_id: str, rounds: int) -> list[float]:
     return seconds
 
 
-def sample_peak(pid: int, stop: threading.Event, peak: list[float]) -> None:
-    while not stop.is_set():
-        try:
-            peak[0] = max(peak[0], rss_mib(pid))
-        except OSError:
-            return
-        time.sleep(0.1)
-
-
 def scenario_row(entry_id: str, rounds: int, pid: int, verify: bool) -> list[str]:
     entry = catalog.find(entry_id)
     broken, teardown, verified = [], [], []
     steps: dict[str, list[float]] = {}
-    peak = [0.0]
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_peak, args=(pid, stop, peak), daemon=True)
-    sampler.start()
-    try:
+    with peak_rss(pid) as peak:
         for _ in range(rounds):
             lifecycle = Lifecycle(entry)
             lifecycle.teardown()
@@ -107,9 +92,6 @@ def scenario_row(entry_id: str, rounds: int, pid: int, verify: bool) -> list[str
             state.forget(entry_id)
             if verify:
                 verified.append(Lifecycle(entry).verify().seconds)
-    finally:
-        stop.set()
-        sampler.join()
     breakdown = ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in steps.items() if name != "teardown")
     init = init_seconds(entry_id, rounds)
     return [entry_id, summary(broken), breakdown, summary(teardown), summary(init), f"{peak[0]:.0f}",

@@ -165,8 +165,12 @@ class AccountRuntime:
         self.teardown()  # a previous emulator of this instance holds stale keys: start from an empty account
         self.emulator.start(progress)
         progress(f"seeding the account from {self.stack_file.name}")
+        self.seed()
+
+    def seed(self) -> None:
+        """The account file's API calls against whatever emulator answers at `url` (ours, or one started by hand)."""
         self._bootstrap()
-        self._seed()
+        self._create_resources()
         self._write_profiles()
 
     def _bootstrap(self) -> None:
@@ -180,7 +184,7 @@ class AccountRuntime:
         self.keys_file.write_text(json.dumps({admin: {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}}))
         self.keys_file.chmod(0o600)
 
-    def _seed(self) -> None:
+    def _create_resources(self) -> None:
         account, iam = self.account, self.client("iam")
         for name, document in account.policies.items():
             iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))
