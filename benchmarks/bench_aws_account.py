@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_docker_scenarios import breakfix, check_beside_plain_pytest, timed
+from bench_docker_scenarios import breakfix, check_beside_plain_pytest, check_rows, timed, verify_rows
 from measure import peak_rss
 from rich.console import Console
 from rich.table import Table
@@ -98,13 +98,9 @@ def bench(entry: catalog.Entry, rounds: int) -> list[tuple[str, str, str, str]]:
         raw_start = raw + plain_broken
         rows.append((label, f"{seconds:.1f}s", f"{seconds / raw_start:.2f}x raw set-up + plain pytest ({raw_start:.1f}s); "
                      f"{seconds / raw:.2f}x raw set-up alone", note))
-    for system, check, plain in (("broken", broken, plain_broken), ("fixed", fixed, plain_fixed)):
-        rows.append((f"plain pytest of the same checks, {system} (median)", f"{plain:.2f}s", "", "pytest -p harness.grading.plugin"))
-        rows.append((f"breakfix check, {system} (median)", f"{check:.2f}s", f"{check / plain:.2f}x plain pytest", f"on the {system} account"))
+    rows += check_rows({"broken": (broken, plain_broken), "fixed": (fixed, plain_fixed)}, "account")
     rows.append(("account emulator peak RSS during check", f"{peak[0]:.0f} MiB", "", "the instance's own moto server, fixed account"))
-    rows.append(("verify", f"{timed(breakfix('verify', entry.id)):.1f}s", "", "healthy, broken, solved, teardown"))
-    fakes = timed(breakfix("verify", entry.id, "--fakes"))
-    rows.append(("verify --fakes", f"{fakes:.1f}s", "", f"{len(entry.manifest.fake_fixes)} fake fixes, each on a fresh broken account"))
+    rows += verify_rows(entry, "account")
     shutil.rmtree(state, ignore_errors=True)
     return rows
 

@@ -179,16 +179,28 @@ def bench(entry: catalog.Entry, rounds: int, client) -> list[tuple[str, str, str
             raw_start = raw_median + plain_broken
             ratio = f"{seconds / raw_start:.2f}x raw up + plain pytest ({raw_start:.1f}s); {seconds / raw_median:.2f}x raw up alone"
         rows.append((label, f"{seconds:.1f}s", ratio, note))
-    for system, check, plain in (("broken", broken, plain_broken), ("fixed", fixed, plain_fixed)):
-        rows.append((f"plain pytest of the same checks, {system} (median)", f"{plain:.2f}s", "", "pytest -p harness.grading.plugin"))
-        rows.append((f"breakfix check, {system} (median)", f"{check:.2f}s", f"{check / plain:.2f}x plain pytest", f"on the {system} system"))
+    rows += check_rows({"broken": (broken, plain_broken), "fixed": (fixed, plain_fixed)}, "system")
     rows.append(("stack memory peak during check", f"{peak / 2**20:.0f} MiB", "", "sum over the stack's containers, fixed system"))
-
-    rows.append(("verify", f"{timed(breakfix('verify', entry.id)):.1f}s", "", "healthy, broken, solved, teardown"))
-    fakes = timed(breakfix("verify", entry.id, "--fakes"))
-    rows.append(("verify --fakes", f"{fakes:.1f}s", "", f"{len(entry.manifest.fake_fixes)} fake fixes, each on a fresh broken system"))
+    rows += verify_rows(entry, "system")
     shutil.rmtree(state, ignore_errors=True)
     return rows
+
+
+def check_rows(checks: dict[str, tuple[float, float]], thing: str) -> list[tuple[str, str, str, str]]:
+    """Rows of `breakfix check` beside plain pytest: {"broken": (check, plain), "fixed": ...}."""
+    rows = []
+    for system, (check, plain) in checks.items():
+        rows.append((f"plain pytest of the same checks, {system} (median)", f"{plain:.2f}s", "", "pytest -p harness.grading.plugin"))
+        rows.append((f"breakfix check, {system} (median)", f"{check:.2f}s", f"{check / plain:.2f}x plain pytest", f"on the {system} {thing}"))
+    return rows
+
+
+def verify_rows(entry: catalog.Entry, thing: str) -> list[tuple[str, str, str, str]]:
+    """`breakfix verify` of the entry, then `verify --fakes`, timed once each."""
+    plain = timed(breakfix("verify", entry.id))
+    fakes = timed(breakfix("verify", entry.id, "--fakes"))
+    return [("verify", f"{plain:.1f}s", "", "healthy, broken, solved, teardown"),
+            ("verify --fakes", f"{fakes:.1f}s", "", f"{len(entry.manifest.fake_fixes)} fake fixes, each on a fresh broken {thing}")]
 
 
 def main() -> None:
