@@ -214,8 +214,8 @@ class DockerRuntime:
             return True
         try:
             return bool(container.exec_run(service.healthcheck.command()).exit_code == 0)
-        except APIError as exc:
-            if exc.status_code == 409:  # it stopped since we looked: the next round reports why
+        except APIError:
+            if stopped_since_looked(container):  # the next round reports why
                 return False
             raise
 
@@ -284,8 +284,8 @@ class DockerRuntime:
             return int(container.exec_run(["timeout", "-s", "KILL", f"{seconds:g}", *command]).exit_code)
         except NotFound:
             return None
-        except APIError as exc:
-            if exc.status_code == 409:
+        except APIError:
+            if stopped_since_looked(container):
                 return -1
             raise
 
@@ -378,6 +378,16 @@ class DockerRuntime:
         for volume in self.client.volumes.list(filters=self._ours()):
             with contextlib.suppress(NotFound):
                 volume.remove(force=True)
+
+
+def stopped_since_looked(container: Container) -> bool:
+    """Whether an exec the engine refused was refused because the container stopped meanwhile: it
+    says so with 409 when the exec is created, or with 500 ("is not running") when it starts."""
+    try:
+        container.reload()
+    except NotFound:
+        return True
+    return bool(container.attrs["State"]["Status"] != "running")
 
 
 def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:
