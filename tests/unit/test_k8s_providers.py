@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from harness.errors import BreakfixError
 from harness.runtime.kubernetes import providers
 from harness.runtime.kubernetes.api import Kube
 from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, ClusterSpec, Node, WorkerSpec, shape, unmet
 from harness.runtime.kubernetes.kubelet import kubelet_view_of_host_memory
-from harness.runtime.kubernetes.providers import offline
+from harness.runtime.kubernetes.providers import existing, offline
 from harness.runtime.kubernetes.runtime import needs_problems
 
 
@@ -129,3 +130,50 @@ def test_the_budget_is_laid_again_only_when_free_memory_moved_past_the_tolerance
     monkeypatch.setattr(offline, "kubelet_view_of_host_memory", lambda: 9 * 1024**3)
     cluster.refresh_budget(lambda _: None)
     assert restarted == ["breakfix-worker 9216"]  # only the general worker carries the budget
+
+
+@pytest.mark.parametrize(("reference", "reported"), [
+    ("breakfix/kind-workloads:1", "docker.io/breakfix/kind-workloads:1"),
+    ("nginx", "docker.io/library/nginx:latest"),
+    ("registry.local:5000/team/app", "registry.local:5000/team/app:latest"),
+    ("localhost/app:2", "localhost/app:2"),
+])
+def test_image_references_are_spelled_out_the_way_the_kubelet_reports_them(reference: str, reported: str) -> None:
+    assert existing.canonical_image(reference) == reported
+
+
+def node_item(name: str, images: list[str], *, control_plane: bool = False, padding: int = 0) -> dict[str, Any]:
+    taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}] if control_plane else []
+    held = [{"names": [f"docker.io/{image}"]} for image in images] + [{"names": [f"docker.io/library/filler{i}:1"]} for i in range(padding)]
+    return {"metadata": {"name": name}, "spec": {"taints": taints}, "status": {"images": held}}
+
+
+def test_an_existing_cluster_names_the_images_its_workers_lack_and_how_to_load_them_for_its_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = existing.ExistingCluster()
+    monkeypatch.setenv(existing.CONTEXT_ENV, "kind-dev")
+    items = [node_item("cp", [], control_plane=True), node_item("w1", ["breakfix/kind-workloads:1"]), node_item("w2", [])]
+    monkeypatch.setattr(cluster, "_listed_nodes", lambda: items)
+    problems = cluster.missing_images({"breakfix/kind-workloads:1"})
+    assert problems[0] == "image breakfix/kind-workloads:1 is not on node(s) w2 and pods never pull it"
+    assert "`kind load docker-image breakfix/kind-workloads:1 --name dev`" in problems[1]
+    with pytest.raises(BreakfixError, match="not on node"):
+        cluster.load_images({"breakfix/kind-workloads:1"}, lambda _: None)
+    items[2] = node_item("w2", ["breakfix/kind-workloads:1"])
+    assert cluster.missing_images({"breakfix/kind-workloads:1"}) == []
+    cluster.load_images({"breakfix/kind-workloads:1"}, lambda _: None)
+
+
+def test_a_node_whose_image_list_the_kubelet_cut_short_is_not_said_to_lack_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = existing.ExistingCluster()
+    monkeypatch.setenv(existing.CONTEXT_ENV, "prod")
+    monkeypatch.setattr(cluster, "_listed_nodes", lambda: [node_item("w1", [], padding=existing.NODE_STATUS_MAX_IMAGES)])
+    assert cluster.missing_images({"breakfix/kind-workloads:1"}) == []
+
+
+@pytest.mark.parametrize(("context", "command"), [
+    ("k3d-lab", "`k3d image import a b -c lab`"),
+    ("minikube", "`minikube image load a b`"),
+    ("prod", "`docker save a b | ctr -n k8s.io images import -` on each node"),
+])
+def test_the_load_command_follows_the_kind_of_cluster(context: str, command: str) -> None:
+    assert existing.load_command(context, ["a", "b"]) == command

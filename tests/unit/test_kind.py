@@ -276,6 +276,45 @@ def test_provision_waits_for_the_rollout_in_short_polls_with_a_line_per_change_o
     assert pauses == [0.25] * 3
 
 
+def never_pulled(name: str, image: str) -> client.V1Pod:
+    waiting = client.V1ContainerStateWaiting(reason="ErrImageNeverPull", message=f'Container image "{image}" is not present with pull policy of Never')
+    return client.V1Pod(metadata=client.V1ObjectMeta(name=name), status=client.V1PodStatus(
+        phase="Pending", container_statuses=[client.V1ContainerStatus(
+            name="app", image=image, image_id="", ready=False, restart_count=0, state=client.V1ContainerState(waiting=waiting))]))
+
+
+def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: pytest.MonkeyPatch) -> None:
+    unschedulable = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-2"), status=client.V1PodStatus(
+        phase="Pending", conditions=[client.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable",
+                                                           message="0/3 nodes are available: 3 node(s) had untolerated taint")]))
+    creating = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-3"), status=client.V1PodStatus(
+        phase="Pending", container_statuses=[client.V1ContainerStatus(
+            name="app", image="x", image_id="", ready=False, restart_count=0,
+            state=client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason="ContainerCreating")))]))
+
+    class Apps:
+        def list_namespaced_deployment(self, namespace: str) -> client.V1DeploymentList:
+            return client.V1DeploymentList(items=[deployment(2, updated=2, available=0, total=2)])
+
+        def list_namespaced_stateful_set(self, namespace: str) -> client.V1StatefulSetList:
+            return client.V1StatefulSetList(items=[])
+
+    class Core:
+        def list_namespaced_pod(self, namespace: str, label_selector: str = "") -> client.V1PodList:
+            return client.V1PodList(items=[never_pulled("checkout-1", "breakfix/kind-workloads:1"), unschedulable, creating])
+
+    kube = api.Kube("spot-interruption")
+    kube.__dict__["apps"], kube.__dict__["core"] = Apps(), Core()
+    monkeypatch.setattr(timing.time, "sleep", lambda _: None)
+    with pytest.raises(BreakfixError) as raised:
+        kube.wait_ready(0.01)
+    said = str(raised.value)
+    assert "deployment d" in said
+    assert 'checkout-1: ErrImageNeverPull (Container image "breakfix/kind-workloads:1" is not present' in said
+    assert "checkout-2: Unschedulable (0/3 nodes are available" in said
+    assert "checkout-3" not in said  # on its way up, not stuck
+
+
 def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
     assert objects.rolled_out(deployment(2, updated=2, available=2, total=2))
     assert not objects.rolled_out(deployment(2, observed=1, updated=2, available=2, total=2))  # controller has not seen the change

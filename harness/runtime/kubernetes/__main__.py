@@ -1,7 +1,8 @@
-"""`python -m harness.runtime.kubernetes create|delete|status|build`: the shared cluster, by hand.
+"""`python -m harness.runtime.kubernetes create|delete|status|build|images`: the shared cluster, by hand.
 
 The provider is BREAKFIX_K8S_PROVIDER's, else kind where its binary is, else offline. The
 kubeconfig is the harness's (the state dir's kubernetes/kubeconfig), printed after create.
+`images` builds the scenarios' workload image in the local engine (what an existing cluster is loaded from).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def main(argv: list[str]) -> int:
 
             assert isinstance(provider, OfflineCluster)
             provider.build(progress)
+        elif command == "images":
+            from harness.runtime.kubernetes.images import WORKLOAD_IMAGE, ensure_workload_image
+
+            ensure_workload_image(progress)
+            print(f"{WORKLOAD_IMAGE} built")
         elif command == "status":
             problems = provider.problems()
             print(f"provider {provider.provider}: {'usable' if not problems else '; '.join(problems)}; "

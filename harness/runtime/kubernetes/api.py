@@ -17,7 +17,7 @@ from harness.runtime.kubernetes.common import (
     kubeconfig_path,
     namespace_for,
 )
-from harness.runtime.kubernetes.objects import rolled_out, rollout_in_progress, statefulset_ready, terminating
+from harness.runtime.kubernetes.objects import pod_troubles, rolled_out, rollout_in_progress, statefulset_ready, terminating
 from harness.timing import wait_until
 
 
@@ -134,10 +134,12 @@ class Kube:
 
         # polled often: a rollout of a few seconds was rounded up to the next 2 s poll (provision took 4.1 s
         # where `kubectl apply` + `rollout status`, which watches, took 1.7 s)
-        wait_until(
-            all_rolled_out, timeout, every=0.25, on_wait=show,
-            error=lambda: f"not ready after {timeout:.0f}s: {', '.join(waiting)} (see `kubectl -n {self.namespace} get pods,events`)",
-        )
+        def why() -> str:
+            troubles = pod_troubles(self.pods())
+            said = f": {'; '.join(troubles[:4])}" if troubles else ""
+            return f"not ready after {timeout:.0f}s: {', '.join(waiting)}{said} (see `kubectl -n {self.namespace} get pods,events`)"
+
+        wait_until(all_rolled_out, timeout, every=0.25, on_wait=show, error=why)
 
     def still_changing(self) -> str | None:
         """Rollouts not finished and pods still terminating in the namespace (settle's Kubernetes condition)."""

@@ -94,6 +94,26 @@ def terminating(pods: Iterable[Any]) -> list[str]:
     return [pod.metadata.name for pod in pods if pod.metadata.deletion_timestamp is not None]
 
 
+QUIET_WAITING = frozenset({"ContainerCreating", "PodInitializing"})  # on the way up, not stuck
+
+
+def pod_troubles(pods: Iterable[Any]) -> list[str]:
+    """Why pods are not running, as `kubectl describe` leads with it: the scheduler's message for a pod
+    nowhere to go, a container's waiting reason (ErrImageNeverPull, CrashLoopBackOff, ...)."""
+    found = []
+    for pod in pods:
+        if pod.metadata.deletion_timestamp is not None or pod.status is None:
+            continue
+        name = pod.metadata.name
+        found += [f"{name}: {c.reason or 'not scheduled'} ({c.message})" for c in pod.status.conditions or []
+                  if c.type == "PodScheduled" and c.status == "False"]
+        for container in (pod.status.init_container_statuses or []) + (pod.status.container_statuses or []):
+            waiting = container.state.waiting if container.state else None
+            if waiting is not None and waiting.reason not in QUIET_WAITING:
+                found.append(f"{name}: {waiting.reason}" + (f" ({waiting.message})" if waiting.message else ""))
+    return found
+
+
 def wait_for(predicate: Callable[[], Any], seconds: float, interval: float = 2.0) -> bool:
     """Poll until `predicate()` is truthy; False once `seconds` have passed (checks phrase their own failure)."""
     return bool(wait_until(predicate, seconds, every=interval))

@@ -14,6 +14,7 @@ from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, node_ports, shape,
 from harness.runtime.kubernetes.common import Progress, kubeconfig_path
 from harness.runtime.kubernetes.images import WORKLOAD_IMAGE, ensure_workload_image, image_problems
 from harness.runtime.kubernetes.manifests import images_of, load_manifests, schema_problems
+from harness.runtime.kubernetes.providers.existing import ExistingCluster
 
 if TYPE_CHECKING:
     from harness.registry import Setup
@@ -26,10 +27,7 @@ def needs_problems(provider: providers.ClusterProvider, needs: ClusterSpec) -> l
     kind and offline build breakfix's own shape (infra/kind/), so their answer is read from it;
     an existing cluster is asked for its live nodes and their kubelets' settings.
     """
-    if provider.provider == "existing":
-        from harness.runtime.kubernetes.providers.existing import ExistingCluster
-
-        assert isinstance(provider, ExistingCluster)
+    if isinstance(provider, ExistingCluster):
         nodes = provider.nodes()
         ports_note: list[str] = []
     else:
@@ -64,7 +62,9 @@ class KubernetesRuntime:
             return [str(exc)]
         problems = needs_problems(self.provider, self.needs)
         problems += schema_problems(documents, str(self.manifests_dir))
-        problems += image_problems(images_of(documents))
+        images = images_of(documents)
+        # an existing cluster's nodes must hold the images already; the other providers load them from the engine
+        problems += self.provider.missing_images(images) if isinstance(self.provider, ExistingCluster) else image_problems(images)
         return problems
 
     def provision(self, progress: Progress) -> None:
