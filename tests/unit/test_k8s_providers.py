@@ -177,3 +177,19 @@ def test_a_node_whose_image_list_the_kubelet_cut_short_is_not_said_to_lack_anyth
 ])
 def test_the_load_command_follows_the_kind_of_cluster(context: str, command: str) -> None:
     assert existing.load_command(context, ["a", "b"]) == command
+
+
+def test_a_worker_under_memory_pressure_right_now_is_still_the_worker_its_labels_and_taints_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = existing.ExistingCluster()
+    monkeypatch.setenv(existing.CONTEXT_ENV, "prod")
+    general = node_item("w1", [])
+    general["metadata"]["labels"] = {"breakfix.dev/pool": "general"}
+    general["spec"]["taints"] = [{"key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule"}]
+    spot = node_item("w2", [])
+    spot["metadata"]["labels"] = {"breakfix.dev/pool": "spot"}
+    spot["spec"]["taints"] = [{"key": "breakfix.dev/spot", "value": "true", "effect": "NoSchedule"},
+                              {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]
+    monkeypatch.setattr(cluster, "_listed_nodes", lambda: [general, spot])
+    monkeypatch.setattr(cluster, "_budget", lambda node: True)
+    assert [(n.name, n.taints) for n in cluster.nodes()] == [("w1", ()), ("w2", ("breakfix.dev/spot=true:NoSchedule",))]
+    assert unmet(DEFAULT_NEEDS, cluster.nodes()) == []

@@ -21,6 +21,11 @@ from harness.runtime.kubernetes.common import Progress, run
 
 CONTEXT_ENV = "BREAKFIX_K8S_CONTEXT"
 NODE_STATUS_MAX_IMAGES = 50  # the kubelet's default --node-status-max-images
+# What the node controller taints a node with while a condition lasts (memory-pressure, not-ready,
+# unschedulable while cordoned): the node's state at this instant, not its shape. A general worker
+# under pressure for a minute is still the general worker; if the pressure lasts, the readiness wait
+# names the taint the pods could not tolerate.
+CONDITION_TAINTS = "node.kubernetes.io/"
 
 
 def canonical_image(image: str) -> str:
@@ -85,7 +90,7 @@ class ExistingCluster:
         found = []
         for item in self._listed_nodes():
             name, labels = item["metadata"]["name"], item["metadata"].get("labels") or {}
-            taints = tuple(taint_text(t) for t in item["spec"].get("taints") or [])
+            taints = tuple(taint_text(t) for t in item["spec"].get("taints") or [] if not t["key"].startswith(CONDITION_TAINTS))
             role = "control-plane" if CONTROL_PLANE_TAINT in taints or "node-role.kubernetes.io/control-plane" in labels else "worker"
             found.append(Node(name, role, labels, taints, memory_budget=self._budget(name)))
         return found
