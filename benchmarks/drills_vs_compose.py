@@ -1,4 +1,4 @@
-"""The payments design drills (D2 idempotent-payments, D1 webhook-delivery) beside a raw compose up.
+"""The payments design drills (D2 idempotent-payments, D1 webhook-delivery, D4 distributed-rate-limit) beside a raw compose up.
 
 Printed as a table; not a test. For each drill, under its entry lock (/tmp/bf-lock-<id>, the one
 engineers and tests take before provisioning it): raw `docker compose up` (or docker-compose v1) of
@@ -34,7 +34,7 @@ from bench_docker_scenarios import breakfix, check_beside_plain_pytest, raw_comp
 from harness import catalog  # noqa: E402
 from harness.runtime.docker import compose_command, connect  # noqa: E402
 
-DRILLS = ("idempotent-payments", "webhook-delivery")
+DRILLS = ("idempotent-payments", "webhook-delivery", "distributed-rate-limit")
 console = Console()
 
 
