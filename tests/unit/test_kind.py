@@ -315,6 +315,27 @@ def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: 
     assert "checkout-3" not in said  # on its way up, not stuck
 
 
+def test_a_rollout_that_never_comes_up_is_reported_even_when_its_pods_cannot_be_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    class Apps:
+        def list_namespaced_deployment(self, namespace: str) -> client.V1DeploymentList:
+            return client.V1DeploymentList(items=[deployment(2, updated=2, available=0, total=2)])
+
+        def list_namespaced_stateful_set(self, namespace: str) -> client.V1StatefulSetList:
+            return client.V1StatefulSetList(items=[])
+
+    class Core:
+        def list_namespaced_pod(self, namespace: str, label_selector: str = "") -> client.V1PodList:
+            raise ApiException(status=503, reason="Service Unavailable")
+
+    kube = api.Kube("spot-interruption")
+    kube.__dict__["apps"], kube.__dict__["core"] = Apps(), Core()
+    monkeypatch.setattr(timing.time, "sleep", lambda _: None)
+    with pytest.raises(BreakfixError, match="not ready after 0s: deployment d"):
+        kube.wait_ready(0.01)
+
+
 def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
     assert objects.rolled_out(deployment(2, updated=2, available=2, total=2))
     assert not objects.rolled_out(deployment(2, observed=1, updated=2, available=2, total=2))  # controller has not seen the change

@@ -135,7 +135,10 @@ class Kube:
         # polled often: a rollout of a few seconds was rounded up to the next 2 s poll (provision took 4.1 s
         # where `kubectl apply` + `rollout status`, which watches, took 1.7 s)
         def why() -> str:
-            troubles = pod_troubles(self.pods())
+            try:
+                troubles = pod_troubles(self.pods())
+            except Exception:  # the reason is a courtesy: an API hiccup now must not replace "not ready" with a traceback
+                troubles = []
             said = f": {'; '.join(troubles[:4])}" if troubles else ""
             return f"not ready after {timeout:.0f}s: {', '.join(waiting)}{said} (see `kubectl -n {self.namespace} get pods,events`)"
 
