@@ -73,7 +73,7 @@ class KubernetesRuntime:
         # every scenario, not only the ones that evict: pods of any scenario land on the budgeted worker, and
         # a threshold laid when the machine had more free memory keeps it tainted memory-pressure, unschedulable
         # (cache-rollout's provision failed so while a test suite ran beside it)
-        if hasattr(self.provider, "refresh_budget"):
+        if isinstance(self.provider, providers.KeepsMemoryBudget):
             self.provider.refresh_budget(progress)
         if WORKLOAD_IMAGE in images_of(documents):
             ensure_workload_image(progress)

@@ -62,6 +62,13 @@ class ForgetsConnections(Protocol):
     def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None: ...
 
 
+@runtime_checkable
+class KeepsMemoryBudget(Protocol):
+    """A provider whose kubelets' eviction threshold is laid from the free memory they measure (the whole host's)."""
+
+    def refresh_budget(self, progress: Progress) -> None: ...
+
+
 def get(name: str) -> ClusterProvider:
     if name == "kind":
         from harness.runtime.kubernetes.providers.kind import KindCluster

@@ -50,6 +50,11 @@ def load_command(context: str, images: list[str]) -> str:
     return f"`docker save {listed} | ctr -n k8s.io images import -` on each node"
 
 
+def shape_taints(item: dict[str, Any]) -> tuple[str, ...]:
+    """A listed node's taints, less the ones of a passing condition."""
+    return tuple(taint_text(t) for t in item["spec"].get("taints") or [] if not t["key"].startswith(CONDITION_TAINTS))
+
+
 class ExistingCluster:
     provider = "existing"
 
@@ -90,7 +95,7 @@ class ExistingCluster:
         found = []
         for item in self._listed_nodes():
             name, labels = item["metadata"]["name"], item["metadata"].get("labels") or {}
-            taints = tuple(taint_text(t) for t in item["spec"].get("taints") or [] if not t["key"].startswith(CONDITION_TAINTS))
+            taints = shape_taints(item)
             role = "control-plane" if CONTROL_PLANE_TAINT in taints or "node-role.kubernetes.io/control-plane" in labels else "worker"
             found.append(Node(name, role, labels, taints, memory_budget=self._budget(name)))
         return found
@@ -123,9 +128,8 @@ class ExistingCluster:
         missing image would leave them in ErrImageNeverPull until the readiness wait gives up."""
         lacking: dict[str, list[str]] = {}
         for item in self._listed_nodes():
-            taints = {taint_text(t) for t in item["spec"].get("taints") or []}
             held = (item.get("status") or {}).get("images") or []
-            if CONTROL_PLANE_TAINT in taints or len(held) >= NODE_STATUS_MAX_IMAGES:
+            if CONTROL_PLANE_TAINT in shape_taints(item) or len(held) >= NODE_STATUS_MAX_IMAGES:
                 continue  # no workload lands there, or the kubelet's list is cut and cannot say what is absent
             names = {canonical_image(name) for image in held for name in image.get("names") or []}
             for image in images:
@@ -138,10 +142,8 @@ class ExistingCluster:
             f"build breakfix's images here with `python -m harness.runtime.kubernetes images`, then load them: {how}"]
 
     def load_images(self, images: Iterable[str], progress: Progress) -> None:
-        """Nothing breakfix can load into: the nodes must already hold the images."""
-        missing = self.missing_images(images)
-        if missing:
-            raise BreakfixError("; ".join(missing))
+        """Nothing breakfix can load into: the nodes must hold the images already, which the preflight
+        that precedes every provision has asked (missing_images)."""
 
     def delete(self, progress: Progress = lambda _: None) -> None:
         raise BreakfixError("breakfix never deletes a cluster it did not create (the existing provider)")
