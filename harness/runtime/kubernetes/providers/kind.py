@@ -74,8 +74,11 @@ class KindCluster:
     def running(self) -> bool:
         """Every node container runs. After a reboot or an engine restart kind's nodes may stay exited
         while `kind get clusters` still lists the cluster (it reads container labels)."""
-        states = run(["docker", "ps", "--all", "--filter", f"label={KIND_CLUSTER_LABEL}={self.name}",
-                      "--format", "{{.State}}"], timeout=20).split()
+        try:
+            states = run(["docker", "ps", "--all", "--filter", f"label={KIND_CLUSTER_LABEL}={self.name}",
+                          "--format", "{{.State}}"], timeout=20).split()
+        except BreakfixError:  # no engine to ask: no node container of ours runs either
+            return False
         return bool(states) and all(state == "running" for state in states)
 
     def nodes(self) -> list[str]:
