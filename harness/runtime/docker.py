@@ -411,14 +411,15 @@ def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:
     try:
         for worker in workers:
             worker.start()
-    finally:
+        # a Ctrl-C pressed while the workers started is raised the moment this unmasks: inside the guard
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    try:
         for worker in workers:
             worker.join()
     except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for worker in workers:
-            worker.join()  # a Ctrl-C here still waits for the calls in flight
+            if worker.is_alive():  # another thread took the Ctrl-C before every worker started: wait for those that did
+                worker.join()
         raise
     if failures:
         raise failures[0]

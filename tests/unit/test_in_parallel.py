@@ -34,13 +34,15 @@ def test_a_failing_call_raises_after_the_others_finished() -> None:
 
 def test_a_ctrl_c_waits_for_every_call_in_flight() -> None:
     finished: list[str] = []
+    # pressed once every call is in flight, from a worker: it lands whether the caller is still starting
+    # workers (held back until then) or already waiting for them; a timer would race the start under load
+    all_in_flight = threading.Barrier(3, action=lambda: os.kill(os.getpid(), signal.SIGINT))
 
     def action(name: str) -> None:
+        all_in_flight.wait(timeout=10)
         time.sleep(0.5)  # an API call the engine is still working on
         finished.append(name)
 
-    interrupt = threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT))
-    interrupt.start()
     with pytest.raises(KeyboardInterrupt):
         in_parallel(action, ["app-1", "app-2", "lb"])
     assert sorted(finished) == ["app-1", "app-2", "lb"], "cleanup would run while calls still create things"
