@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -283,14 +284,8 @@ def never_pulled(name: str, image: str) -> client.V1Pod:
             name="app", image=image, image_id="", ready=False, restart_count=0, state=client.V1ContainerState(waiting=waiting))]))
 
 
-def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: pytest.MonkeyPatch) -> None:
-    unschedulable = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-2"), status=client.V1PodStatus(
-        phase="Pending", conditions=[client.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable",
-                                                           message="0/3 nodes are available: 3 node(s) had untolerated taint")]))
-    creating = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-3"), status=client.V1PodStatus(
-        phase="Pending", container_statuses=[client.V1ContainerStatus(
-            name="app", image="x", image_id="", ready=False, restart_count=0,
-            state=client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason="ContainerCreating")))]))
+def stuck_rollout(monkeypatch: pytest.MonkeyPatch, pods: Callable[[], client.V1PodList]) -> api.Kube:
+    """A Kube whose one deployment never becomes available, its pods as `pods` lists them."""
 
     class Apps:
         def list_namespaced_deployment(self, namespace: str) -> client.V1DeploymentList:
@@ -301,11 +296,24 @@ def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: 
 
     class Core:
         def list_namespaced_pod(self, namespace: str, label_selector: str = "") -> client.V1PodList:
-            return client.V1PodList(items=[never_pulled("checkout-1", "breakfix/kind-workloads:1"), unschedulable, creating])
+            return pods()
 
     kube = api.Kube("spot-interruption")
     kube.__dict__["apps"], kube.__dict__["core"] = Apps(), Core()
     monkeypatch.setattr(timing.time, "sleep", lambda _: None)
+    return kube
+
+
+def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: pytest.MonkeyPatch) -> None:
+    unschedulable = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-2"), status=client.V1PodStatus(
+        phase="Pending", conditions=[client.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable",
+                                                           message="0/3 nodes are available: 3 node(s) had untolerated taint")]))
+    creating = client.V1Pod(metadata=client.V1ObjectMeta(name="checkout-3"), status=client.V1PodStatus(
+        phase="Pending", container_statuses=[client.V1ContainerStatus(
+            name="app", image="x", image_id="", ready=False, restart_count=0,
+            state=client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason="ContainerCreating")))]))
+    kube = stuck_rollout(monkeypatch, lambda: client.V1PodList(
+        items=[never_pulled("checkout-1", "breakfix/kind-workloads:1"), unschedulable, creating]))
     with pytest.raises(BreakfixError) as raised:
         kube.wait_ready(0.01)
     said = str(raised.value)
@@ -316,24 +324,11 @@ def test_a_rollout_that_never_comes_up_says_why_its_pods_are_stuck(monkeypatch: 
 
 
 def test_a_rollout_that_never_comes_up_is_reported_even_when_its_pods_cannot_be_listed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kubernetes.client.exceptions import ApiException
+    def unavailable() -> client.V1PodList:
+        raise ApiException(status=503, reason="Service Unavailable")
 
-    class Apps:
-        def list_namespaced_deployment(self, namespace: str) -> client.V1DeploymentList:
-            return client.V1DeploymentList(items=[deployment(2, updated=2, available=0, total=2)])
-
-        def list_namespaced_stateful_set(self, namespace: str) -> client.V1StatefulSetList:
-            return client.V1StatefulSetList(items=[])
-
-    class Core:
-        def list_namespaced_pod(self, namespace: str, label_selector: str = "") -> client.V1PodList:
-            raise ApiException(status=503, reason="Service Unavailable")
-
-    kube = api.Kube("spot-interruption")
-    kube.__dict__["apps"], kube.__dict__["core"] = Apps(), Core()
-    monkeypatch.setattr(timing.time, "sleep", lambda _: None)
     with pytest.raises(BreakfixError, match="not ready after 0s: deployment d"):
-        kube.wait_ready(0.01)
+        stuck_rollout(monkeypatch, unavailable).wait_ready(0.01)
 
 
 def test_rollout_is_done_only_when_the_new_generation_is_all_available() -> None:
