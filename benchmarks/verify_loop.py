@@ -136,7 +136,9 @@ def run_loop(entry_id: str, options: argparse.Namespace, state_dir: Path) -> Loo
 
 def report(loops: list[Loop], fakes: bool) -> None:
     table = Table(title=f"breakfix verify{' --fakes' if fakes else ''}, run after run")
-    for column in ("entry", "passed", "min s", "median s", "max s", "every run (s)"):
+    # the id is what a reader types next: never cut, the run times wrap instead
+    table.add_column("entry", no_wrap=True, min_width=max((len(loop.entry_id) for loop in loops), default=5))
+    for column in ("passed", "min s", "median s", "max s", "every run (s)"):
         table.add_column(column)
     for loop in loops:
         table.add_row(loop.entry_id, f"{loop.passed}/{len(loop.seconds)}", f"{min(loop.seconds):.1f}",
