@@ -7,7 +7,8 @@ Printed as a table; not a test. Run on an otherwise idle machine:
 For each scenario:
 - raw compose up: `docker compose up -d --wait` (or docker-compose v1 `up -d` + waiting for the
   same healthchecks) of the same stack file, its healthchecks every 200 ms so the raw tool is at
-  its fastest -- what breakfix's provision step replaces;
+  its fastest -- what breakfix's provision step replaces; a stack with a pki.yaml gets its lab
+  certificates written before the clock starts (breakfix's start makes them inside its time);
 - breakfix start up to a confirmed-broken system: provision + baseline + inject + confirm. Cold is
   the first start in a fresh state dir (it runs the baseline); warm ones reuse that baseline proof;
   `start --baseline` reruns it;
@@ -37,6 +38,7 @@ from rich.table import Table
 
 from harness import catalog
 from harness.grading.runner import PYTEST_INI
+from harness.runtime import pki
 from harness.runtime.docker import compose_command, connect
 
 console = Console()
@@ -65,6 +67,17 @@ def fastest_healthchecks(stack_file: Path) -> None:
     stack_file.write_text(yaml.safe_dump(stack))
 
 
+def write_lab_certificates(stack: Path) -> None:
+    """The certificates a stack's pki.yaml names, written before the clock starts: a user of the raw tool
+    has made them with openssl beforehand, and without them the stack's TLS containers exit at once."""
+    spec = stack / pki.SPEC_FILE
+    if spec.is_file():
+        loaded = pki.load_spec(spec)
+        out = stack / loaded.out
+        out.mkdir(parents=True, exist_ok=True)
+        pki.write_all(loaded, out)
+
+
 RAW_UP_TIMEOUT = 180.0  # seconds the raw stack gets to be healthy
 
 
@@ -78,6 +91,7 @@ def raw_compose_up(entry: catalog.Entry, client) -> float | str:
     shutil.copytree(entry.stack_file.parent, workdir / "stack")
     stack_file = workdir / "stack" / entry.stack_file.name
     fastest_healthchecks(stack_file)
+    write_lab_certificates(workdir / "stack")
     base = [*compose, "-p", project, "-f", str(stack_file)]
     wait = ["--wait"] if compose[-1] == "compose" else []
     try:
