@@ -68,14 +68,12 @@ def fastest_healthchecks(stack_file: Path) -> None:
 
 
 def write_lab_certificates(stack: Path) -> None:
-    """The certificates a stack's pki.yaml names, written before the clock starts: a user of the raw tool
-    has made them with openssl beforehand, and without them the stack's TLS containers exit at once."""
-    spec = stack / pki.SPEC_FILE
-    if spec.is_file():
-        loaded = pki.load_spec(spec)
-        out = stack / loaded.out
-        out.mkdir(parents=True, exist_ok=True)
-        pki.write_all(loaded, out)
+    """The certificates a stack's pki.yaml names, written before the clock starts, by the same pki runtime
+    breakfix's provision runs: a user of the raw tool has made them beforehand, and without them the
+    stack's TLS containers exit at once."""
+    certificates = pki.PkiRuntime(stack)
+    if certificates.spec_file.is_file():
+        certificates.provision(lambda _: None)
 
 
 RAW_UP_TIMEOUT = 180.0  # seconds the raw stack gets to be healthy
