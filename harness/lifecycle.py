@@ -363,7 +363,8 @@ class Lifecycle:
     @contextmanager
     def graded(self) -> Iterator[state.InstanceState]:
         """The instance held still while it is graded: no start, reset or stop of it runs meanwhile
-        (they take the lock exclusively, a check shares it), and only a complete instance is graded."""
+        (they take the lock exclusively, a check shares it), only a complete instance is graded, and
+        checks of it run one after another (state.grading_lock)."""
         self.require_engine()
 
         def busy() -> None:
@@ -377,7 +378,8 @@ class Lifecycle:
                 raise BreakfixError(f"{self.instance} is no longer running: `breakfix status`")
             if record.phase != "running":
                 raise BreakfixError(f"{self.instance} cannot be graded: {record.describe()}")
-            yield record
+            with state.grading_lock(self.instance, busy=lambda: self.reporter.progress(f"waiting for another check of {self.instance} to finish")):
+                yield record
 
     @contextmanager
     def unused(self) -> Iterator[None]:

@@ -375,11 +375,36 @@ def instance_lock(instance: str, *, shared: bool = False, busy: Callable[[], Non
     """The lifecycle lock of an instance: grading (shared) never overlaps building or removing it (exclusive).
 
     `busy` is called when another process holds it; it raises to refuse, or returns to wait."""
-    with _locked(f"{instance}.lock", shared=shared, wait=False) as got:
+    with _held(f"{instance}.lock", shared=shared, busy=busy):
+        yield
+
+
+@contextmanager
+def grading_lock(instance: str, *, busy: Callable[[], None]) -> Iterator[None]:
+    """One grading run of an instance at a time: the checks drive load through the system, and two
+    runs at once would each judge the other's traffic as well as the fix. `busy` as in instance_lock.
+
+    A state dir that cannot hold the lock file grades without taking turns: the grade is still worth
+    showing there, and the check says it was not recorded."""
+    try:
+        os.close(_lock_file(f"{instance}.grading"))
+        lockable = True
+    except BreakfixError:
+        lockable = False
+    if not lockable:
+        yield
+        return
+    with _held(f"{instance}.grading", shared=False, busy=busy):
+        yield
+
+
+@contextmanager
+def _held(name: str, *, shared: bool, busy: Callable[[], None] | None) -> Iterator[None]:
+    with _locked(name, shared=shared, wait=False) as got:
         if got:
             yield
             return
     if busy is not None:
         busy()
-    with _locked(f"{instance}.lock", shared=shared):
+    with _locked(name, shared=shared):
         yield

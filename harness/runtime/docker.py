@@ -382,12 +382,17 @@ class DockerRuntime:
 
 def stopped_since_looked(container: Container) -> bool:
     """Whether an exec the engine refused was refused because the container stopped meanwhile: it
-    says so with 409 when the exec is created, or with 500 ("is not running") when it starts."""
+    says so with 409 when the exec is created, or with 500 ("is not running") when it starts.
+
+    A restart policy may have started it again by the time we look (the first restart comes 100 ms
+    after an OOM kill), so a new start time counts as a stop too."""
+    started = container.attrs["State"].get("StartedAt")
     try:
         container.reload()
     except NotFound:
         return True
-    return bool(container.attrs["State"]["Status"] != "running")
+    now = container.attrs["State"]
+    return bool(now["Status"] != "running" or now.get("StartedAt") != started)
 
 
 def in_parallel(action: Callable[[str], T], names: list[str]) -> list[T]:

@@ -82,15 +82,19 @@ def start_until(line: str, *, stop_signal: int, repeat: int = 1) -> tuple[int, s
 
 
 def test_twenty_concurrent_checks_and_hints_are_all_counted(running: Path) -> None:
+    commands = ["check", "hint"] * 10
     processes = [subprocess.Popen([BREAKFIX, command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for command in ["check", "hint"] * 10]
-    outputs = [process.communicate(timeout=300)[0] for process in processes]
-    assert all("Traceback" not in output for output in outputs)
+                 for command in commands]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]  # the checks grade one after another
+    printed = "\n".join(f"--- {command} (exit {process.returncode})\n{output}" for command, process, output
+                        in zip(commands, processes, outputs, strict=True))
+    assert all("Traceback" not in output for output in outputs), printed
+    assert any("waiting for another check" in output for output in outputs), f"checks of one instance take turns:\n{printed}"
     final = record(running)
-    assert final is not None and len(final["attempts"]) == 10, "every check counted"
+    assert final is not None and len(final["attempts"]) == 10, f"every check counted:\n{printed}"
     shown = sorted(line.split()[1] for output in outputs for line in output.splitlines() if line.startswith("hint "))
-    assert shown == ["1/3", "2/3", "3/3"] and final["hints_used"] == 3, "each hint shown once, none lost"
-    assert sum("no more hints" in output for output in outputs) == 7
+    assert shown == ["1/3", "2/3", "3/3"] and final["hints_used"] == 3, f"each hint shown once, none lost:\n{printed}"
+    assert sum("no more hints" in output for output in outputs) == 7, printed
 
 
 def test_reset_waits_for_a_check_and_a_check_refuses_a_reset_in_progress(running: Path) -> None:

@@ -54,3 +54,19 @@ def test_the_next_look_reports_the_exit() -> None:
     runtime.logs = lambda name, tail=50: "missing settings.json"  # type: ignore[method-assign]
     with pytest.raises(BreakfixError, match=r"(?s)exited with code 3 while starting.*missing settings.json"):
         runtime._ready("app", SERVICE)
+
+
+class RestartedContainer(ExitingContainer):
+    """OOM-killed under the exec and already started again by its restart policy when we look."""
+
+    def __init__(self) -> None:
+        super().__init__(409)
+        self.attrs["State"]["StartedAt"] = "2026-12-05T10:00:00.1Z"
+
+    def reload(self) -> None:
+        self.attrs["State"] = {"Status": "running", "Paused": False, "ExitCode": 137, "StartedAt": "2026-12-05T10:00:07.4Z"}
+
+
+def test_an_exec_refused_by_a_container_that_restarted_meanwhile_reads_as_not_running() -> None:
+    container = RestartedContainer()
+    assert DockerRuntime("demo").exec_bounded(container, ["true"], 1) == -1  # type: ignore[arg-type]

@@ -212,7 +212,7 @@ def held(isolated_state: Path) -> Iterator[object]:
 
 def test_a_check_shares_the_lock_and_teardown_excludes_it(held) -> None:  # type: ignore[no-untyped-def]
     held(True)  # a check grading in another process
-    with state.instance_lock("demo", shared=True, busy=lambda: pytest.fail("two checks may grade at once")):
+    with state.instance_lock("demo", shared=True, busy=lambda: pytest.fail("a check must share the instance lock")):
         pass
 
     def refuse() -> None:
@@ -232,6 +232,27 @@ def test_a_check_is_refused_while_a_start_holds_the_lock(held) -> None:  # type:
 
 def _raise() -> None:
     raise BreakfixError("busy")
+
+
+def _grade(directory: str, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
+    os.environ["BREAKFIX_STATE_DIR"] = directory
+    with state.grading_lock("demo", busy=_raise):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_a_second_check_says_it_waits_and_grades_after_the_first(isolated_state: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    first = context.Process(target=_grade, args=(str(isolated_state), ready, 0.5))
+    first.start()
+    assert ready.wait(10)
+    said: list[str] = []
+    asked = time.monotonic()
+    with state.grading_lock("demo", busy=lambda: said.append("waiting")):
+        waited = time.monotonic() - asked
+    first.join(10)
+    assert said == ["waiting"] and waited > 0.3 and first.exitcode == 0
 
 
 @pytest.fixture
@@ -261,6 +282,13 @@ def test_an_unwritable_record_keeps_the_grade_question_answerable(isolated_state
         assert state.require_active().attempts == []  # the record is still readable: status still works
     finally:
         subprocess.run(["chattr", "-R", "-i", str(isolated_state)], check=True)
+
+
+def test_a_state_dir_that_cannot_hold_the_grading_lock_still_grades(immutable: Path) -> None:
+    graded = False
+    with state.grading_lock("demo", busy=_raise):
+        graded = True
+    assert graded and not (immutable / "locks" / "demo.grading").exists()
 
 
 def test_an_uncreatable_state_dir_is_a_clear_error(immutable: Path, monkeypatch: pytest.MonkeyPatch) -> None:
