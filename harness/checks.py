@@ -34,7 +34,8 @@ Names (import them: `from harness.checks import http_load, LoadResult`):
         http_load(url, paths, total=, concurrency=, timeout=, deadline=, ...) -> LoadResult
         LoadResult, Response  its result (status histogram, per-request responses)
         sample(read, count=, interval=) -> [(t, value)];  slope(series) -> per unit of t
-        oversubscribed(per_core=4) -> bool   the machine too busy for a latency to measure the code
+        oversubscribed(per_core=4, during=) -> bool   the machine too busy for a latency to measure the code
+        RunQueue              `with RunQueue() as queue:` samples the host's runnable tasks for `during=`
     labs (the sandbox)
         Sandbox, Endpoint, SandboxNetwork, SandboxFailure
         RunResult, CaseResult, Findings   what sandbox.run / run_batch / findings return
@@ -61,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import BreakfixError
 from harness.grading.context import InstanceContext
 from harness.grading.inputs import cached_input
-from harness.probes import LoadResult, Response, http_load, oversubscribed, sample, slope
+from harness.probes import LoadResult, Response, RunQueue, http_load, oversubscribed, sample, slope
 
 if TYPE_CHECKING:
     from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
@@ -111,6 +112,7 @@ __all__ = [
     "LoadResult",
     "Response",
     "RunResult",
+    "RunQueue",
     "Sandbox",
     "SandboxFailure",
     "SandboxNetwork",

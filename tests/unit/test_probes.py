@@ -80,3 +80,18 @@ def test_slope_and_sample() -> None:
     values = iter(range(100))
     series = probes.sample(lambda: float(next(values)), count=3, interval=0)
     assert [value for _, value in series] == [0, 1, 2]
+
+
+def test_a_run_queue_busier_than_the_bar_while_measuring_is_oversubscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probes.os, "cpu_count", lambda: 2)
+    with probes.RunQueue(every=0.01) as queue:
+        time.sleep(0.1)
+    assert queue.samples and all(sample >= 1 for sample in queue.samples)  # this process itself runs
+    monkeypatch.setattr(probes.os, "getloadavg", lambda: (0.5, 0.0, 0.0))  # lagging behind a burst
+    queue.samples[:] = [9, 10, 8]
+    assert probes.oversubscribed(4, during=queue) and not probes.oversubscribed(4)
+    monkeypatch.setattr(probes.os, "getloadavg", lambda: (12.0, 0.0, 0.0))  # a burst that is over
+    queue.samples[:] = [3, 9, 2]
+    assert not probes.oversubscribed(4, during=queue) and probes.oversubscribed(4)
+    queue.samples.clear()  # no /proc/stat: the load average decides
+    assert probes.oversubscribed(4, during=queue)

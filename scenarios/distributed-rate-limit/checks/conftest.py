@@ -30,11 +30,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
-from harness.checks import BreakfixError, InstanceContext
+from harness.checks import BreakfixError, InstanceContext, RunQueue
 
 LIMIT = 100
 WINDOW = 10  # seconds: RATE_WINDOW_SECONDS of the stack as shipped
@@ -169,6 +169,7 @@ class Phase:
     hits: list[Hit]
     seconds: float
     room: float  # the seconds of window it was started with
+    runnable: RunQueue | None = None  # the host's run queue while it ran, where a check judges its latency
 
     def by_key(self) -> dict[str, list[Hit]]:
         keys: dict[str, list[Hit]] = {}
@@ -324,7 +325,9 @@ def even(keys: Callable[[str, int], list[str]]) -> Keyed:
 @pytest.fixture(scope="session")
 def latency(keys: Callable[[str, int], list[str]]) -> Phase:
     calm = [[(LB_PORT, "/v1/balance", key)] * 10 for key in keys("p", 30)] + [[(LB_PORT, "/healthz", None)] * 300]
-    return timed_phase("latency", interleave(random.Random(f"{SEED}-latency"), calm), room=0, concurrency=4, spread=3.0, deadline=30)
+    with RunQueue() as runnable:
+        phase = timed_phase("latency", interleave(random.Random(f"{SEED}-latency"), calm), room=0, concurrency=4, spread=3.0, deadline=30)
+    return replace(phase, runnable=runnable)
 
 
 @pytest.fixture(scope="session")

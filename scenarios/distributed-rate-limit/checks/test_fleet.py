@@ -8,6 +8,9 @@ from harness.checks import oversubscribed
 LATENCY_BUDGET = 0.050
 # /healthz's own p99 - p50 past which the machine, not the code, sets the tail: a few ms when idle
 BUSY_JITTER = 0.100
+# runnable tasks per core, on average while the latency phase runs, past which a cross-process hop
+# waits for a core: 0.8-1.1 per core here when idle (the phase's own load included)
+BUSY_RUN_QUEUE = 2
 
 
 def test_nginx_spreads_traffic_over_every_replica(instance, even):
@@ -43,10 +46,12 @@ def test_limiter_adds_little_latency(latency):
     jitter = _quantile(plain, 0.99) - _quantile(plain, 0.5)
     # On a machine with several runnable processes per core, each hop to another process (the
     # limiter's to Redis) waits for a core: the tail then measures the scheduler (150 ms seen at load
-    # 25 on 2 cores with 53 ms of /healthz jitter). A limiter that costs time on every request still
-    # fails there, by its median; only its tail goes unjudged.
+    # 25 on 2 cores with 53 ms of /healthz jitter; 136 ms with a test suite starting beside the check,
+    # which the 1-minute load average had not caught up with: hence the run queue sampled during the
+    # phase). A limiter that costs time on every request still fails there, by its median; only its
+    # tail goes unjudged.
     typical = _quantile(limited, 0.5) - _quantile(plain, 0.5)
-    busy = oversubscribed()
+    busy = oversubscribed(BUSY_RUN_QUEUE, during=latency.runnable)
     assert not (busy and typical > LATENCY_BUDGET), (
         f"the limiter adds {typical * 1000:.0f} ms to a typical (median) request over /healthz, interleaved on the same replicas; "
         f"the budget is {LATENCY_BUDGET * 1000:.0f} ms"
@@ -54,9 +59,15 @@ def test_limiter_adds_little_latency(latency):
     if added > LATENCY_BUDGET + jitter and (jitter > BUSY_JITTER or busy):
         # a tail this long on the reference itself measures the machine, not the limiter
         pytest.skip(f"not judged: this machine is too busy to measure the limiter's latency (/healthz alone: p50 "
-                    f"{_quantile(plain, 0.5) * 1000:.0f} ms, p99 {_quantile(plain, 0.99) * 1000:.0f} ms); run the check again when it is quieter")
+                    f"{_quantile(plain, 0.5) * 1000:.0f} ms, p99 {_quantile(plain, 0.99) * 1000:.0f} ms; {_runnable(latency)}); "
+                    "run the check again when it is quieter")
     assert added <= LATENCY_BUDGET + jitter, (
         f"p99 of rate-limited calls {_quantile(limited, 0.99) * 1000:.0f} ms against {_quantile(plain, 0.99) * 1000:.0f} ms "
         f"for /healthz on the same replicas, interleaved: the limiter adds {added * 1000:.0f} ms; the budget is "
-        f"{LATENCY_BUDGET * 1000:.0f} ms plus this machine's jitter ({jitter * 1000:.0f} ms: /healthz p99 - p50)"
+        f"{LATENCY_BUDGET * 1000:.0f} ms plus this machine's jitter ({jitter * 1000:.0f} ms: /healthz p99 - p50; {_runnable(latency)})"
     )
+
+
+def _runnable(phase):
+    queue = phase.runnable
+    return f"{queue.mean():.1f} runnable tasks on average meanwhile" if queue is not None and queue.samples else "run queue not sampled"
