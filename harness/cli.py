@@ -385,7 +385,7 @@ def _hand_over(lifecycle: Lifecycle) -> None:
 @app.command()
 @friendly
 def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable status on stdout")] = False) -> None:
-    """The active instance: elapsed time, hints used, check attempts. Exit 3 when nothing is running."""
+    """The active instance: elapsed time, hints used, check attempts, workspace. Exit 3 when nothing is running."""
     entry, record = active_entry()
     limit = entry.manifest.time_limit * 60
     from harness import history
@@ -393,19 +393,23 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     standing = history.standing(record)  # a pass after `solve --apply` is the reference's, not the learner's
     solved_after = None if standing.solved_after is None else int(standing.solved_after)
     applied_after = None if standing.solution_applied_after is None else int(standing.solution_applied_after)
+    from harness.instance import Instance
+
+    workspace = Instance(entry).workspace  # the briefs send the learner here for it
     if as_json:
         emit(document("status", {
             "entry": record.entry_id, "instance": record.instance, "kind": record.kind, "phase": record.phase,
             "state": record.describe(), "elapsed_seconds": round(record.elapsed, 1), "time_limit_seconds": limit,
             "over_time": record.elapsed > limit, "hints_used": record.hints_used, "hints_total": len(entry.hint_files),
             "checks_run": len(record.attempts), "solved": solved_after is not None, "solved_after_seconds": solved_after,
-            "solution_applied_after_seconds": applied_after,
+            "solution_applied_after_seconds": applied_after, "workspace": str(workspace),
         }))
         return
     minutes, seconds = divmod(int(record.elapsed), 60)
     over = " [red](over time)[/]" if record.elapsed > limit else ""
     console.print(f"[bold]{plain(record.entry_id)}[/] ({record.kind}) -- {plain(record.describe())}", highlight=False)
     console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
+    console.print(f"workspace: {plain(workspace)}", highlight=False)
     if solved_after is not None:
         console.print(f"[green]solved[/] after {solved_after}s")
     if applied_after is not None:

@@ -281,8 +281,11 @@ def test_status_json(content: Path) -> None:
     assert {key: document[key] for key in ("entry", "phase", "hints_used", "hints_total", "checks_run", "solved", "time_limit_seconds")} == {
         "entry": "short-one", "phase": "running", "hints_used": 1, "hints_total": 1, "checks_run": 0, "solved": False,
         "time_limit_seconds": 300}
-    human = run("status")
+    workspace = str(state.instance_dir("short-one") / "workspace")
+    assert document["workspace"] == workspace
+    human = run("status", columns=400)
     assert human.exit_code == 0 and human.stdout.startswith("short-one (lab) -- running")
+    assert f"workspace: {workspace}" in human.stdout
 
 
 def test_doctor_json_and_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
