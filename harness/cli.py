@@ -371,7 +371,7 @@ def start(
 
 def _hand_over(lifecycle: Lifecycle) -> None:
     print_markdown(lifecycle.entry.brief)
-    console.print(f"[bold]workspace:[/] {plain(lifecycle.workspace)}", highlight=False)
+    console.print(f"[bold]workspace:[/] {plain(lifecycle.workspace)}", highlight=False, soft_wrap=True)
     for key, value in lifecycle.env().items():
         console.print(f"  {plain(key)}={plain(value)}", highlight=False)
     manifest = lifecycle.entry.manifest
@@ -409,7 +409,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
     over = " [red](over time)[/]" if record.elapsed > limit else ""
     console.print(f"[bold]{plain(record.entry_id)}[/] ({record.kind}) -- {plain(record.describe())}", highlight=False)
     console.print(f"elapsed {minutes}m{seconds:02d}s of {limit // 60}m{over}; hints used {record.hints_used}/{len(entry.hint_files)}; checks run {len(record.attempts)}")
-    console.print(f"workspace: {plain(workspace)}", highlight=False)
+    console.print(f"workspace: {plain(workspace)}", highlight=False, soft_wrap=True)  # a path to copy: never broken
     if solved_after is not None:
         console.print(f"[green]solved[/] after {solved_after}s")
     if applied_after is not None:
