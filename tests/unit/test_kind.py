@@ -21,7 +21,6 @@ from harness.runtime import PreparesGrading
 from harness.runtime.kubernetes import api, common, kubelet, manifests, objects, providers
 from harness.runtime.kubernetes import runtime as kruntime
 from harness.runtime.kubernetes.providers import kind as kind_provider
-from harness.runtime.kubernetes.providers import offline
 from harness.runtime.kubernetes.providers.kind import KindCluster
 from harness.runtime.kubernetes.providers.offline import OfflineCluster
 
@@ -470,15 +469,6 @@ def test_before_grading_the_offline_cluster_forgets_connections_to_the_namespace
     runtime.kube.__dict__["core"] = None
     runtime.before_grading()
     assert cluster.forgotten == [[30801]]
-
-
-def test_the_forgotten_connections_are_the_never_nated_and_the_never_answered_to_each_node_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    commands: list[list[str]] = []
-    monkeypatch.setattr(offline.subprocess, "run", lambda args, **_: commands.append(args))
-    OfflineCluster().forget_unrouted_connections([30801, 30802])
-    common = ["conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport"]
-    assert commands == [[*common, "30801", "--reply-src", "127.0.0.1"], [*common, "30801", "--state", "SYN_SENT"],
-                        [*common, "30802", "--reply-src", "127.0.0.1"], [*common, "30802", "--state", "SYN_SENT"]]
 
 
 # -- faults ---------------------------------------------------------------------------------------------

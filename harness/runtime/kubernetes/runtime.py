@@ -102,7 +102,7 @@ class KubernetesRuntime:
 
     def before_grading(self) -> None:
         """On a provider whose host routes the NodePorts, forget the connections that reached no pod: they
-        would refuse the probes' (see OfflineCluster.forget_unrouted_connections)."""
+        would refuse the probes' (see host_routes.forget_unrouted_connections)."""
         if isinstance(self.provider, providers.ForgetsConnections):
             with contextlib.suppress(Exception):  # a cluster that cannot be asked: the checks say what is wrong
                 self.provider.forget_unrouted_connections(self.kube.service_node_ports())

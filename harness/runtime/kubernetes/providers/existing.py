@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BreakfixError
+from harness.runtime.kubernetes import host_routes
 from harness.runtime.kubernetes.cluster import CONTROL_PLANE_TAINT, Node, taint_text
 from harness.runtime.kubernetes.common import Progress, run
 
@@ -144,6 +145,11 @@ class ExistingCluster:
     def load_images(self, images: Iterable[str], progress: Progress) -> None:
         """Nothing breakfix can load into: the nodes must hold the images already, which the preflight
         that precedes every provision has asked (missing_images)."""
+
+    def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None:
+        """Where this machine is a node of the cluster (its kube-proxy's rules in the host's nat table), the
+        same conntrack trap as the offline cluster's refuses the probes; elsewhere the host routes none of them."""
+        host_routes.forget_unrouted_connections(host_routes.routed_here(node_ports))
 
     def delete(self, progress: Progress = lambda _: None) -> None:
         raise BreakfixError("breakfix never deletes a cluster it did not create (the existing provider)")

@@ -43,6 +43,7 @@ import yaml
 from harness import procs
 from harness.errors import BreakfixError
 from harness.paths import content_root
+from harness.runtime.kubernetes import host_routes
 from harness.runtime.kubernetes.cluster import Node, shape
 from harness.runtime.kubernetes.common import CLUSTER, Progress, cache_root, run, stream
 from harness.runtime.kubernetes.kubelet import kubelet_settings, kubelet_view_of_host_memory, merge_kubelet_config
@@ -597,22 +598,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     # -- delete --------------------------------------------------------------------------------
 
     def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None:
-        """Drop the host's conntrack entries of connections to a NodePort on 127.0.0.1 that reached no pod
-        (made while the Service had no endpoints or a dying one: a broken stack, a namespace being recreated).
-
-        A SYN from the same source port within the entry's 2 minutes matches it as a retransmission and
-        keeps its lack of NAT: it meets the host's closed port, and is refused although the Service has
-        endpoints by then (kube-proxy clears stale entries for UDP only). Clients' ephemeral ports come
-        round again that soon: spot-interruption's drain probe was refused 11 times in one run, at the
-        moment the conntrack entries of 11 of its ports, left unanswered and un-NATed by the broken
-        stack's check 33 s before, closed. A SYN NATed to a pod since gone and never answered is the
-        same trap with a timeout: that check leaves 4 such entries each run, and the reference's probe
-        opened connections from 1, 4, 0 and 2 of their ports within their lifetime in four runs."""
-        for port in node_ports:
-            connections = ["conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport", str(port)]
-            # never NATed; or NATed but never answered (a SYN to a pod since gone would go there again)
-            for which in (["--reply-src", "127.0.0.1"], ["--state", "SYN_SENT"]):
-                subprocess.run([*connections, *which], check=False, capture_output=True)
+        """Every NodePort of this cluster goes through the host's conntrack (its kube-proxy runs here)."""
+        host_routes.forget_unrouted_connections(node_ports)
 
     def delete(self, progress: Progress = lambda _: None) -> None:
         """Stop every process, remove every mount, cgroup, interface, iptables rule and file of the cluster; prove it."""

@@ -1,0 +1,78 @@
+"""The NodePorts this host's kube-proxy routes, and the conntrack entries dropped before grading."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from harness.runtime.kubernetes import host_routes, providers
+from harness.runtime.kubernetes.providers.existing import ExistingCluster
+from harness.runtime.kubernetes.providers.offline import OfflineCluster
+
+# `iptables -t nat -S KUBE-NODEPORTS` of a kube-proxy in iptables mode with nodePortAddresses 127.0.0.1/32
+NODE_PORT_RULES = """-N KUBE-NODEPORTS
+-A KUBE-NODEPORTS -d 127.0.0.1/32 -p tcp -m comment --comment "bf-spot/checkout:http" -m tcp --dport 30801 -j KUBE-EXT-6Q4ZVMVZ7QZQZ3LU
+-A KUBE-NODEPORTS -d 127.0.0.1/32 -p tcp -m comment --comment "kube-system/other:http" -m tcp --dport 31999 -j KUBE-EXT-AB3ZVMVZ7QZQZ3LU
+"""
+CONNTRACK = ["conntrack", "-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--dport"]
+
+
+class Host:
+    """Which tools this host has, what its nat table lists on each iptables backend, and every command run."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tools: set[str], chains: dict[str, str]) -> None:
+        self.commands: list[list[str]] = []
+        self.chains = chains
+        monkeypatch.setattr(host_routes.shutil, "which", lambda tool: f"/usr/sbin/{tool}" if tool in tools else None)
+        monkeypatch.setattr(host_routes.subprocess, "run", self.run)
+
+    def run(self, args: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        self.commands.append(args)
+        if args[0] in self.chains:
+            return subprocess.CompletedProcess(args, 0, self.chains[args[0]], "")
+        return subprocess.CompletedProcess(args, 1, "", "iptables: No chain/target/match by that name.")
+
+    def forgotten(self) -> list[str]:
+        return [c[len(CONNTRACK)] for c in self.commands if c[:len(CONNTRACK)] == CONNTRACK]
+
+
+def test_the_forgotten_connections_are_the_never_nated_and_the_never_answered_to_each_node_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host(monkeypatch, {"conntrack"}, {})
+    OfflineCluster().forget_unrouted_connections([30801, 30802])
+    assert host.commands == [[*CONNTRACK, "30801", "--reply-src", "127.0.0.1"], [*CONNTRACK, "30801", "--state", "SYN_SENT"],
+                             [*CONNTRACK, "30802", "--reply-src", "127.0.0.1"], [*CONNTRACK, "30802", "--state", "SYN_SENT"]]
+
+
+def test_without_conntrack_nothing_is_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host(monkeypatch, set(), {})
+    host_routes.forget_unrouted_connections([30801])
+    assert host.commands == []
+
+
+@pytest.mark.parametrize("backend", ["iptables", "iptables-legacy"])
+def test_the_node_ports_routed_here_are_the_ones_in_the_host_kube_proxys_nat_chain_on_either_backend(
+        monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    Host(monkeypatch, {"iptables", "iptables-legacy"}, {backend: NODE_PORT_RULES})
+    assert host_routes.routed_here([30801, 30802]) == [30801]  # 30802: routed elsewhere; 31999: not this instance's
+
+
+def test_a_host_with_no_kube_proxy_chain_or_no_iptables_routes_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    Host(monkeypatch, {"iptables"}, {})
+    assert host_routes.routed_here([30801]) == []
+    Host(monkeypatch, set(), {"iptables": NODE_PORT_RULES})
+    assert host_routes.routed_here([30801]) == []
+
+
+def test_an_existing_cluster_forgets_connections_only_to_the_node_ports_this_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node of the user's cluster that is this machine (or the offline cluster reached as `existing`) has the
+    offline cluster's conntrack trap; kind, Docker Desktop and minikube route in their own network namespaces."""
+    cluster = ExistingCluster()
+    assert isinstance(cluster, providers.ForgetsConnections)
+    host = Host(monkeypatch, {"iptables", "conntrack"}, {"iptables": NODE_PORT_RULES})
+    cluster.forget_unrouted_connections([30801, 30802])
+    assert host.forgotten() == ["30801", "30801"]
+    elsewhere = Host(monkeypatch, {"iptables", "conntrack"}, {})
+    cluster.forget_unrouted_connections([30801, 30802])
+    assert elsewhere.forgotten() == []
