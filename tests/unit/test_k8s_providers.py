@@ -189,3 +189,22 @@ def test_a_worker_under_memory_pressure_right_now_is_still_the_worker_its_labels
     monkeypatch.setattr(cluster, "_budget", lambda node: True)
     assert [(n.name, n.taints) for n in cluster.nodes()] == [("w1", ()), ("w2", ("breakfix.dev/spot=true:NoSchedule",))]
     assert unmet(DEFAULT_NEEDS, cluster.nodes()) == []
+
+
+def test_deleting_the_offline_cluster_removes_the_chains_its_kubelets_made_and_their_jumps(monkeypatch: pytest.MonkeyPatch) -> None:
+    tables = {"filter": ["-P INPUT ACCEPT", "-N KUBE-FIREWALL", "-N KUBE-KUBELET-CANARY", "-N DOCKER", "-A INPUT -j KUBE-FIREWALL",
+                         "-A OUTPUT -j KUBE-FIREWALL", "-A FORWARD -j DOCKER", "-A KUBE-FIREWALL -d 127.0.0.0/8 -j DROP"],
+              "nat": ["-N KUBE-KUBELET-CANARY"], "mangle": []}
+    commands: list[list[str]] = []
+
+    def iptables(args: list[str], **_: Any) -> SimpleNamespace:
+        commands.append(args)
+        return SimpleNamespace(stdout="\n".join(tables[args[args.index("-t") + 1]]) if args[-1] == "-S" else "")
+
+    monkeypatch.setattr(offline.subprocess, "run", iptables)
+    assert offline._kubelet_chains_present() == [("filter", "KUBE-FIREWALL"), ("filter", "KUBE-KUBELET-CANARY"), ("nat", "KUBE-KUBELET-CANARY")]
+    commands.clear()
+    offline._drop_kubelet_chains()
+    changes = [c[5:] for c in commands if c[-1] != "-S"]
+    assert changes == [["-D", "INPUT", "-j", "KUBE-FIREWALL"], ["-D", "OUTPUT", "-j", "KUBE-FIREWALL"], ["-F", "KUBE-FIREWALL"], ["-X", "KUBE-FIREWALL"],
+                       ["-F", "KUBE-KUBELET-CANARY"], ["-X", "KUBE-KUBELET-CANARY"], ["-F", "KUBE-KUBELET-CANARY"], ["-X", "KUBE-KUBELET-CANARY"]]

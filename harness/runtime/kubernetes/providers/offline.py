@@ -61,6 +61,10 @@ ROOT = Path("/var/lib/breakfix/k8s")
 RUN = Path("/run/breakfix/k8s")
 CGROUP = Path("/sys/fs/cgroup")
 RULE_COMMENT = "breakfix-k8s"
+# what the kubelet (1.34) adds to the host's tables on start: a canary it watches for flushes, the
+# localnet firewall, and the hint of the iptables backend it chose
+KUBELET_CHAINS = {"filter": ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY"), "nat": ("KUBE-KUBELET-CANARY",),
+                  "mangle": ("KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")}
 DEBIAN_TOOLS = {"containerd": "containerd", "runc": "runc", "ctr": "containerd", "conntrack": "conntrack", "iptables": "iptables"}
 CNI_BIN = Path("/usr/lib/cni")
 
@@ -616,6 +620,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         if (bin_dir() / "kube-proxy").is_file():
             subprocess.run(check=False, args=[str(bin_dir() / "kube-proxy"), "--cleanup"], capture_output=True, timeout=60)
         _drop_rules(RULE_COMMENT)
+        _drop_kubelet_chains()
         _unmount_under([str(self.dir), str(RUN)])
         for node in self.nodes:
             _remove_cgroup_tree(node.cgroup_root)
@@ -637,6 +642,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         left += [f"cgroup {c}/{node.cgroup_root}" for node in self.nodes for c in _cgroup_controllers()
                  if (CGROUP / c / node.cgroup_root.lstrip("/")).exists()]
         left += [f"mount {m}" for m in _mounts_under([str(self.dir), str(RUN)])]
+        left += [f"iptables chain {table}/{chain}" for table, chain in _kubelet_chains_present()]
         if self.dir.exists():
             left.append(f"directory {self.dir}")
         return left
@@ -713,6 +719,26 @@ def _drop_rules(comment: str) -> None:
         for rule in rules:
             if f'--comment {comment}' in rule and rule.startswith("-A "):
                 subprocess.run(check=False, args=["iptables", "-t", table, "-D", *rule[3:].split()], capture_output=True)
+
+
+def _table_rules(table: str) -> list[str]:
+    return subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True).stdout.splitlines()
+
+
+def _kubelet_chains_present() -> list[tuple[str, str]]:
+    return [(table, chain) for table, chains in KUBELET_CHAINS.items() for rules in [_table_rules(table)]
+            for chain in chains if f"-N {chain}" in rules]
+
+
+def _drop_kubelet_chains() -> None:
+    """The chains our kubelets make for themselves: kube-proxy --cleanup leaves them, and KUBE-FIREWALL
+    would go on dropping packets to 127.0.0.0/8 from other sources once the cluster is gone."""
+    for table, chain in _kubelet_chains_present():
+        for rule in _table_rules(table):
+            if rule.startswith("-A ") and rule.endswith(f" -j {chain}"):
+                subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, "-D", *rule[3:].split()], capture_output=True)
+        for action in ("-F", "-X"):
+            subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, action, chain], capture_output=True)
 
 
 def _pause_archive(binary: Path) -> bytes:
