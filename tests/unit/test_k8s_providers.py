@@ -191,10 +191,8 @@ def test_a_worker_under_memory_pressure_right_now_is_still_the_worker_its_labels
     assert unmet(DEFAULT_NEEDS, cluster.nodes()) == []
 
 
-def test_deleting_the_offline_cluster_removes_the_chains_its_kubelets_made_and_their_jumps(monkeypatch: pytest.MonkeyPatch) -> None:
-    tables = {"filter": ["-P INPUT ACCEPT", "-N KUBE-FIREWALL", "-N KUBE-KUBELET-CANARY", "-N DOCKER", "-A INPUT -j KUBE-FIREWALL",
-                         "-A OUTPUT -j KUBE-FIREWALL", "-A FORWARD -j DOCKER", "-A KUBE-FIREWALL -d 127.0.0.0/8 -j DROP"],
-              "nat": ["-N KUBE-KUBELET-CANARY"], "mangle": []}
+def _fake_iptables(monkeypatch: pytest.MonkeyPatch, tables: dict[str, list[str]]) -> list[list[str]]:
+    """iptables that lists `tables` for -S and records every command it is given."""
     commands: list[list[str]] = []
 
     def iptables(args: list[str], **_: Any) -> SimpleNamespace:
@@ -202,9 +200,29 @@ def test_deleting_the_offline_cluster_removes_the_chains_its_kubelets_made_and_t
         return SimpleNamespace(stdout="\n".join(tables[args[args.index("-t") + 1]]) if args[-1] == "-S" else "")
 
     monkeypatch.setattr(offline.subprocess, "run", iptables)
+    return commands
+
+
+def test_deleting_the_offline_cluster_removes_the_chains_its_kubelets_made_and_their_jumps(monkeypatch: pytest.MonkeyPatch) -> None:
+    tables = {"filter": ["-P INPUT ACCEPT", "-N KUBE-FIREWALL", "-N KUBE-KUBELET-CANARY", "-N DOCKER", "-A INPUT -j KUBE-FIREWALL",
+                         "-A OUTPUT -j KUBE-FIREWALL", "-A FORWARD -j DOCKER", "-A KUBE-FIREWALL -d 127.0.0.0/8 -j DROP"],
+              "nat": ["-N KUBE-KUBELET-CANARY"], "mangle": []}
+    commands = _fake_iptables(monkeypatch, tables)
     assert offline._kubelet_chains_present() == [("filter", "KUBE-FIREWALL"), ("filter", "KUBE-KUBELET-CANARY"), ("nat", "KUBE-KUBELET-CANARY")]
     commands.clear()
     offline._drop_kubelet_chains()
+    assert [c[4] for c in commands if c[-1] == "-S"] == ["filter", "nat", "mangle"], "each table is listed once"
     changes = [c[5:] for c in commands if c[-1] != "-S"]
     assert changes == [["-D", "INPUT", "-j", "KUBE-FIREWALL"], ["-D", "OUTPUT", "-j", "KUBE-FIREWALL"], ["-F", "KUBE-FIREWALL"], ["-X", "KUBE-FIREWALL"],
                        ["-F", "KUBE-KUBELET-CANARY"], ["-X", "KUBE-KUBELET-CANARY"], ["-F", "KUBE-KUBELET-CANARY"], ["-X", "KUBE-KUBELET-CANARY"]]
+
+
+def test_deleting_the_offline_cluster_removes_only_the_rules_tagged_with_its_comment(monkeypatch: pytest.MonkeyPatch) -> None:
+    tagged = f"-A FORWARD -s 10.244.0.0/16 -m comment --comment {offline.RULE_COMMENT} -j ACCEPT"
+    tables = {"filter": ["-P FORWARD DROP", tagged, "-A FORWARD -j DOCKER"],
+              "nat": [f"-A POSTROUTING -s 10.244.0.0/16 -m comment --comment {offline.RULE_COMMENT} -j MASQUERADE"]}
+    commands = _fake_iptables(monkeypatch, tables)
+    offline._drop_rules(offline.RULE_COMMENT)
+    assert [c[3:] for c in commands if c[-1] != "-S"] == [
+        ["-t", "filter", "-D", "FORWARD", "-s", "10.244.0.0/16", "-m", "comment", "--comment", offline.RULE_COMMENT, "-j", "ACCEPT"],
+        ["-t", "nat", "-D", "POSTROUTING", "-s", "10.244.0.0/16", "-m", "comment", "--comment", offline.RULE_COMMENT, "-j", "MASQUERADE"]]

@@ -715,30 +715,44 @@ def _unmount_under(prefixes: list[str]) -> None:
 def _drop_rules(comment: str) -> None:
     """Delete our tagged rules from every table (kube-proxy --cleanup removes its own chains)."""
     for table in ("filter", "nat"):
-        rules = subprocess.run(check=False, args=["iptables", "-t", table, "-S"], capture_output=True, text=True).stdout.splitlines()
-        for rule in rules:
+        for rule in _table_rules(table):
             if f'--comment {comment}' in rule and rule.startswith("-A "):
-                subprocess.run(check=False, args=["iptables", "-t", table, "-D", *rule[3:].split()], capture_output=True)
+                _delete_rule(table, rule)
+
+
+def _iptables(table: str, *args: str) -> None:
+    subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, *args], capture_output=True)
 
 
 def _table_rules(table: str) -> list[str]:
     return subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True).stdout.splitlines()
 
 
+def _delete_rule(table: str, listed: str) -> None:
+    """Delete a rule as `iptables -S` lists it ("-A CHAIN match... -j TARGET")."""
+    _iptables(table, "-D", *listed[3:].split())
+
+
+def _kubelet_chains_in(table: str, rules: list[str]) -> list[str]:
+    return [chain for chain in KUBELET_CHAINS[table] if f"-N {chain}" in rules]
+
+
 def _kubelet_chains_present() -> list[tuple[str, str]]:
-    return [(table, chain) for table, chains in KUBELET_CHAINS.items() for rules in [_table_rules(table)]
-            for chain in chains if f"-N {chain}" in rules]
+    return [(table, chain) for table in KUBELET_CHAINS for chain in _kubelet_chains_in(table, _table_rules(table))]
 
 
 def _drop_kubelet_chains() -> None:
     """The chains our kubelets make for themselves: kube-proxy --cleanup leaves them, and KUBE-FIREWALL
     would go on dropping packets to 127.0.0.0/8 from other sources once the cluster is gone."""
-    for table, chain in _kubelet_chains_present():
-        for rule in _table_rules(table):
-            if rule.startswith("-A ") and rule.endswith(f" -j {chain}"):
-                subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, "-D", *rule[3:].split()], capture_output=True)
-        for action in ("-F", "-X"):
-            subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, action, chain], capture_output=True)
+    for table in KUBELET_CHAINS:
+        rules = _table_rules(table)
+        present = _kubelet_chains_in(table, rules)
+        for rule in rules:
+            if rule.startswith("-A ") and any(rule.endswith(f" -j {chain}") for chain in present):
+                _delete_rule(table, rule)
+        for chain in present:
+            _iptables(table, "-F", chain)
+            _iptables(table, "-X", chain)
 
 
 def _pause_archive(binary: Path) -> bytes:
