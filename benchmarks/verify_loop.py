@@ -8,7 +8,8 @@ scenario or lab proves it is not flaky:
     .venv/bin/python benchmarks/verify_loop.py all --runs 50 --restart-engine
 
 - each run is a separate `breakfix verify <id>` process (with `--fakes`: every fake fix must be
-  rejected every time, and the set of conditions rejecting it is shown when it changes);
+  rejected every time; when the set of conditions rejecting it changes, each set is shown with the
+  number of runs it occurred in);
 - `--restart-engine` stops the Docker engine and starts it again (the way `./breakfix.sh` does)
   before the first run of each entry: the first verify after an engine start is the one that
   used to fail;
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +52,8 @@ class Loop:
     entry_id: str
     seconds: list[float] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
-    rejections: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    # per fake, how many runs each set of rejecting conditions occurred in
+    rejections: dict[str, Counter[tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -123,7 +126,7 @@ def run_loop(entry_id: str, options: argparse.Namespace, state_dir: Path) -> Loo
         passed, seconds, why, fakes = verify_once(entry_id, options, state_dir)
         loop.seconds.append(seconds)
         for fake in fakes:
-            loop.rejections.setdefault(fake["id"], set()).add(tuple(sorted(fake.get("rejected_by", []))))
+            loop.rejections.setdefault(fake["id"], Counter())[tuple(sorted(fake.get("rejected_by", [])))] += 1
         mark = "[green]pass[/]" if passed else "[red]FAIL[/]"
         console.print(f"{entry_id} run {number}/{options.runs}: {mark} {seconds:.1f} s", highlight=False)
         if not passed:
@@ -151,7 +154,8 @@ def report(loops: list[Loop], fakes: bool) -> None:
             out.print(f"{loop.entry_id} run {number} failed: {why}", markup=False, highlight=False)
         for fake_id, sets in sorted(loop.rejections.items()):
             if len(sets) > 1:  # rejected every time, but not always by the same conditions: worth reading
-                out.print(f"{loop.entry_id} fake {fake_id} was rejected by varying conditions: {sorted(sets)}", highlight=False)
+                runs = "; ".join(f"{count} run{'' if count == 1 else 's'} by {', '.join(conditions) or 'nothing named'}" for conditions, count in sets.most_common())
+                out.print(f"{loop.entry_id} fake {fake_id} was rejected by varying conditions: {runs}", highlight=False)
 
 
 def selected(options: argparse.Namespace) -> list[str]:
