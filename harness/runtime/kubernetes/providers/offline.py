@@ -720,12 +720,13 @@ def _drop_rules(comment: str) -> None:
                 _delete_rule(table, rule)
 
 
-def _iptables(table: str, *args: str) -> None:
-    subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, *args], capture_output=True)
+def _iptables(table: str, *args: str) -> str:
+    """Run iptables on `table`, waiting for the lock kube-proxy may hold; its output (empty on failure)."""
+    return subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, *args], capture_output=True, text=True).stdout
 
 
 def _table_rules(table: str) -> list[str]:
-    return subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True).stdout.splitlines()
+    return _iptables(table, "-S").splitlines()
 
 
 def _delete_rule(table: str, listed: str) -> None:
