@@ -222,6 +222,8 @@ def test_deleting_the_offline_cluster_removes_only_the_rules_tagged_with_its_com
     tables = {"filter": ["-P FORWARD DROP", tagged, "-A FORWARD -j DOCKER"],
               "nat": [f"-A POSTROUTING -s 10.244.0.0/16 -m comment --comment {offline.RULE_COMMENT} -j MASQUERADE"]}
     commands = _fake_iptables(monkeypatch, tables)
+    assert offline._tagged_rules(offline.RULE_COMMENT) == [("filter", tagged), ("nat", tables["nat"][0])], "what leftovers() reports"
+    commands.clear()
     offline._drop_rules(offline.RULE_COMMENT)
     assert [c[3:] for c in commands if c[-1] != "-S"] == [
         ["-t", "filter", "-D", "FORWARD", "-s", "10.244.0.0/16", "-m", "comment", "--comment", offline.RULE_COMMENT, "-j", "ACCEPT"],

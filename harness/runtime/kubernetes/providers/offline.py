@@ -265,10 +265,10 @@ class OfflineCluster:
         run(["ip", "link", "set", NODE_BRIDGE, "up"])
         # Pods on different "nodes" talk through the host's routing between the CNI bridges. Docker's
         # FORWARD policy is DROP: accept pod-to-pod only (never pod-to-elsewhere), tagged to remove.
+        # A cluster that died without its clean-up left them in: replaced, never doubled.
+        _drop_rules(RULE_COMMENT)
         for args in (["-s", CLUSTER_CIDR, "-d", CLUSTER_CIDR], ["-s", CLUSTER_CIDR, "-d", f"{NODE_NET}.0/24"]):
-            rule = ["FORWARD", *args, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT"]
-            if subprocess.run(check=False, args=["iptables", "-C", *rule], capture_output=True).returncode != 0:
-                run(["iptables", "-I", *rule])
+            run(["iptables", "-w", "5", "-I", "FORWARD", *args, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT"])
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
 
     def _pki(self) -> None:
@@ -643,6 +643,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                  if (CGROUP / c / node.cgroup_root.lstrip("/")).exists()]
         left += [f"mount {m}" for m in _mounts_under([str(self.dir), str(RUN)])]
         left += [f"iptables chain {table}/{chain}" for table, chain in _kubelet_chains_present()]
+        left += [f"iptables rule {table}: {rule}" for table, rule in _tagged_rules(RULE_COMMENT)]
         if self.dir.exists():
             left.append(f"directory {self.dir}")
         return left
@@ -712,12 +713,16 @@ def _unmount_under(prefixes: list[str]) -> None:
         subprocess.run(check=False, args=["umount", "-l", point], capture_output=True)
 
 
+def _tagged_rules(comment: str) -> list[tuple[str, str]]:
+    """(table, rule as `iptables -S` lists it) of every rule tagged with `comment`."""
+    return [(table, rule) for table in ("filter", "nat") for rule in _table_rules(table)
+            if f"--comment {comment}" in rule and rule.startswith("-A ")]
+
+
 def _drop_rules(comment: str) -> None:
     """Delete our tagged rules from every table (kube-proxy --cleanup removes its own chains)."""
-    for table in ("filter", "nat"):
-        for rule in _table_rules(table):
-            if f'--comment {comment}' in rule and rule.startswith("-A "):
-                _delete_rule(table, rule)
+    for table, rule in _tagged_rules(comment):
+        _delete_rule(table, rule)
 
 
 def _iptables(table: str, *args: str) -> str:
