@@ -5,6 +5,7 @@ backing off leave out the waits spent behind a backlog of first attempts."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.unit.test_webhook_isolation import Sent, load_checks
@@ -77,3 +78,21 @@ def test_waits_that_overlap_a_backlog_of_first_attempts_are_not_judged() -> None
     assert checks.globex_backlogged(run) == [(1.5, 2.4)]
     first, later = checks.retry_intervals(run)
     assert sorted(round(wait, 2) for wait in first) == [0.6, 0.7, 0.7] and later == []
+
+
+def test_backing_off_is_told_from_a_fixed_interval_by_the_spread_of_the_waits_not_by_their_size() -> None:
+    checks = load_checks()
+    rng = random.Random(20261207)
+
+    def backs_off(first_wait: Callable[[], float], later_wait: Callable[[], float], later: int) -> bool:
+        # as many waits as the quiet probe outage yields: one first wait per event, about two later ones
+        step, errors = checks.lengthening([first_wait() for _ in range(72)], [later_wait() for _ in range(later)])
+        return step >= checks.MIN_BACKOFF_STEP and errors >= checks.MIN_BACKOFF_ERRORS
+
+    def fixed_interval(jitter: float) -> Callable[[], float]:
+        return lambda: rng.uniform(1 - jitter, 1 + jitter)
+
+    for jitter in (0.0, 0.5, 1.0):  # no jitter, the fake's, and one as wide as full jitter's
+        assert not any(backs_off(fixed_interval(jitter), fixed_interval(jitter), 140) for _ in range(1000)), jitter
+    # the weakest backing off measured: full jitter capped at 2 s waits uniform(0, 1), then uniform(0, 2)
+    assert all(backs_off(lambda: rng.uniform(0, 1), lambda: rng.uniform(0, 2), 180) for _ in range(1000))

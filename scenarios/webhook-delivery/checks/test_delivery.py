@@ -3,7 +3,7 @@ counted in the customers' receivers' own logs."""
 
 import itertools
 from collections import defaultdict
-from statistics import mean
+from statistics import mean, variance
 
 import pytest
 
@@ -13,8 +13,11 @@ from harness.checks import oversubscribed
 # once: the reference's four workers reached 30 here, and full jitter 44 (retries queued behind the
 # burst's first attempts, then sent back to back), while the order check below judges lockstep
 MAX_RETRIES_PER_100MS = 50
-MIN_BACKOFF_GROWTH = 1.3  # later retries of a failing delivery wait this much longer than its first (x mean)
-MIN_BACKOFF_STEP = 0.5  # ... or this many seconds longer
+# later retries of a failing delivery wait at least this many seconds longer than its first (mean)...
+MIN_BACKOFF_STEP = 0.25
+# ...and by at least this many standard errors of that difference: a schedule that does not back off
+# gets there by chance about once in 10,000 checks, however wide its jitter
+MIN_BACKOFF_ERRORS = 4.0
 BACKLOG_AGE = 0.5  # seconds: an event published this long ago and never yet attempted is a backlog
 MIN_INTERVALS = 8  # fewer retry intervals than this (of first retries, of later ones) are too few to judge backing off by
 TOGETHER = (0.02, 0.25)  # seconds apart: two failures this close happened together (closer: no order to keep)
@@ -130,6 +133,15 @@ def reordered_together(run) -> tuple[int, int]:
     return reordered, pairs
 
 
+def lengthening(first: list[float], later: list[float]) -> tuple[float, float]:
+    """How much longer the later waits are than the first ones: (seconds, in standard errors of that
+    difference of means). The difference, not the ratio: a starved dispatcher adds to every wait,
+    which flattens a ratio; and means, not medians: full jitter's waits grow in their upper half."""
+    step = mean(later) - mean(first)
+    error = (variance(first) / len(first) + variance(later) / len(later)) ** 0.5
+    return step, step / max(error, 1e-6)
+
+
 def test_retries_are_spread(run, backoff_probe):
     """Retries to a failing endpoint back off and are spread out, never a wave (at most 50 within 100 ms at globex)"""
     retried_at = sorted(entry["t"] for entry in run.logs["globex"] if entry["retry"])
@@ -156,13 +168,12 @@ def test_retries_are_spread(run, backoff_probe):
         )
     first, later = retry_intervals(backoff_probe)  # the quiet outage: no backlog, no kill between its attempts
     if len(first) >= MIN_INTERVALS and len(later) >= MIN_INTERVALS:
-        # means, not medians: full jitter's waits grow in their upper half; and either measure will
-        # do, as a starved dispatcher adds seconds to every wait, which flattens the ratio
-        grown = mean(later) / max(mean(first), 0.01) >= MIN_BACKOFF_GROWTH or mean(later) - mean(first) >= MIN_BACKOFF_STEP
-        assert grown, (
+        step, errors = lengthening(first, later)
+        assert step >= MIN_BACKOFF_STEP and errors >= MIN_BACKOFF_ERRORS, (
             f"globex's retries do not back off while it is down: in a {backoff_probe.outage[1] - backoff_probe.outage[0]:.0f} s "
-            f"outage with nothing else going on, a failed delivery waited {mean(first):.1f} s (mean of {len(first)}) for its "
-            f"first retry and {mean(later):.1f} s (mean of {len(later)}) for later ones"
+            f"outage with nothing else going on, a failed delivery waited {mean(first):.2f} s (mean of {len(first)}) for its "
+            f"first retry and {mean(later):.2f} s (mean of {len(later)}) for later ones, {step:+.2f} s or {errors:.1f} standard "
+            f"errors (backing off: at least {MIN_BACKOFF_STEP} s longer, by at least {MIN_BACKOFF_ERRORS:.0f} standard errors)"
         )
 
 
