@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests import content_modules
 from tests.unit.test_webhook_isolation import Sent, load_checks
 
 
@@ -82,12 +83,12 @@ def test_waits_that_overlap_a_backlog_of_first_attempts_are_not_judged() -> None
 
 def test_backing_off_is_told_from_a_fixed_interval_by_the_spread_of_the_waits_not_by_their_size() -> None:
     checks = load_checks()
+    events = content_modules.load("scenarios/webhook-delivery/checks/conftest.py").PROBE_EVENTS
     rng = random.Random(20261207)
 
     def backs_off(first_wait: Callable[[], float], later_wait: Callable[[], float], later: int) -> bool:
         # as many waits as the quiet probe outage yields: one first wait per event, about two later ones
-        step, errors = checks.lengthening([first_wait() for _ in range(72)], [later_wait() for _ in range(later)])
-        return step >= checks.MIN_BACKOFF_STEP and errors >= checks.MIN_BACKOFF_ERRORS
+        return checks.backs_off(*checks.lengthening([first_wait() for _ in range(events)], [later_wait() for _ in range(later)]))
 
     def fixed_interval(jitter: float) -> Callable[[], float]:
         return lambda: rng.uniform(1 - jitter, 1 + jitter)

@@ -142,6 +142,10 @@ def lengthening(first: list[float], later: list[float]) -> tuple[float, float]:
     return step, step / max(error, 1e-6)
 
 
+def backs_off(step: float, errors: float) -> bool:
+    return step >= MIN_BACKOFF_STEP and errors >= MIN_BACKOFF_ERRORS
+
+
 def test_retries_are_spread(run, backoff_probe):
     """Retries to a failing endpoint back off and are spread out, never a wave (at most 50 within 100 ms at globex)"""
     retried_at = sorted(entry["t"] for entry in run.logs["globex"] if entry["retry"])
@@ -169,7 +173,7 @@ def test_retries_are_spread(run, backoff_probe):
     first, later = retry_intervals(backoff_probe)  # the quiet outage: no backlog, no kill between its attempts
     if len(first) >= MIN_INTERVALS and len(later) >= MIN_INTERVALS:
         step, errors = lengthening(first, later)
-        assert step >= MIN_BACKOFF_STEP and errors >= MIN_BACKOFF_ERRORS, (
+        assert backs_off(step, errors), (
             f"globex's retries do not back off while it is down: in a {backoff_probe.outage[1] - backoff_probe.outage[0]:.0f} s "
             f"outage with nothing else going on, a failed delivery waited {mean(first):.2f} s (mean of {len(first)}) for its "
             f"first retry and {mean(later):.2f} s (mean of {len(later)}) for later ones, {step:+.2f} s or {errors:.1f} standard "

@@ -268,7 +268,7 @@ class OfflineCluster:
         # A cluster that died without its clean-up left them in: replaced, never doubled.
         _drop_rules(RULE_COMMENT)
         for args in (["-s", CLUSTER_CIDR, "-d", CLUSTER_CIDR], ["-s", CLUSTER_CIDR, "-d", f"{NODE_NET}.0/24"]):
-            run(["iptables", "-w", "5", "-I", "FORWARD", *args, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT"])
+            _iptables("filter", "-I", "FORWARD", *args, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT", must=True)
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
 
     def _pki(self) -> None:
@@ -725,9 +725,13 @@ def _drop_rules(comment: str) -> None:
         _delete_rule(table, rule)
 
 
-def _iptables(table: str, *args: str) -> str:
-    """Run iptables on `table`, waiting for the lock kube-proxy may hold; its output (empty on failure)."""
-    return subprocess.run(check=False, args=["iptables", "-w", "5", "-t", table, *args], capture_output=True, text=True).stdout
+def _iptables(table: str, *args: str, must: bool = False) -> str:
+    """Run iptables on `table`, waiting for the lock kube-proxy may hold; its output. A failure raises
+    when it `must` succeed, and gives an empty output otherwise (clean-up goes on past it)."""
+    command = ["iptables", "-w", "5", "-t", table, *args]
+    if must:
+        return run(command)
+    return subprocess.run(check=False, args=command, capture_output=True, text=True).stdout
 
 
 def _table_rules(table: str) -> list[str]:
