@@ -76,3 +76,42 @@ def test_an_existing_cluster_forgets_connections_only_to_the_node_ports_this_hos
     elsewhere = Host(monkeypatch, {"iptables", "conntrack"}, {})
     cluster.forget_unrouted_connections([30801, 30802])
     assert elsewhere.forgotten() == []
+
+
+# `iptables -t nat -S` of the offline cluster's kube-proxy (iptables mode), trimmed to the chains route_lag reads
+NAT_RULES = """-N KUBE-SVC-NPX46M4PTMTKRN6Y
+-N KUBE-SVC-6Q4ZVMVZ7QZQZ3LU
+-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y
+-A KUBE-SVC-NPX46M4PTMTKRN6Y ! -s 10.244.0.0/16 -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-MARK-MASQ
+-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment "default/kubernetes:https -> 10.77.0.1:6443" -j KUBE-SEP-AAAAAAAAAAAAAAAA
+-A KUBE-SVC-6Q4ZVMVZ7QZQZ3LU -m comment --comment "bf-spot/checkout:http -> 10.244.1.5:8080" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-BBBBBBBBBBBBBBBB
+-A KUBE-SVC-6Q4ZVMVZ7QZQZ3LU -m comment --comment "bf-spot/checkout:http -> 10.244.2.7:8080" -j KUBE-SEP-CCCCCCCCCCCCCCCC
+-A KUBE-SEP-CCCCCCCCCCCCCCCC -p tcp -m comment --comment "bf-spot/checkout:http" -m tcp -j DNAT --to-destination 10.244.2.7:8080
+"""
+API = {"10.77.0.1:6443"}
+CHECKOUT = "bf-spot/checkout:http"
+
+
+def test_the_routes_are_read_from_the_endpoint_rules_of_the_service_chains() -> None:
+    assert host_routes.service_routes(NAT_RULES) == {"default/kubernetes:https": API, CHECKOUT: {"10.244.1.5:8080", "10.244.2.7:8080"}}
+
+
+def test_no_lag_once_kube_proxy_sends_every_port_to_its_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    Host(monkeypatch, {"iptables"}, {"iptables": NAT_RULES})
+    assert host_routes.route_lag("bf-spot", {CHECKOUT: {"10.244.1.5:8080", "10.244.2.7:8080"}, "bf-spot/empty:http": set()}, API) is None
+
+
+def test_a_service_kube_proxy_has_not_written_yet_or_one_it_still_writes_is_lag(monkeypatch: pytest.MonkeyPatch) -> None:
+    Host(monkeypatch, {"iptables", "iptables-legacy"}, {"iptables-legacy": NAT_RULES})
+    assert host_routes.route_lag("bf-spot", {"bf-spot/new:http": {"10.244.1.8:80"}}, API) == (
+        "bf-spot/checkout:http: kube-proxy sends to 10.244.1.5:8080, 10.244.2.7:8080, its endpoints are none; "
+        "bf-spot/new:http: kube-proxy sends to nothing, its endpoints are 10.244.1.8:80")
+
+
+def test_a_host_that_does_not_route_this_cluster_has_no_lag_to_wait_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kind's or a remote cluster's API server is not the one this host's rules (if any) send to."""
+    wanted = {CHECKOUT: {"10.244.9.9:8080"}}
+    Host(monkeypatch, {"iptables"}, {"iptables": NAT_RULES})
+    assert host_routes.route_lag("bf-spot", wanted, {"172.18.0.2:6443"}) is None
+    Host(monkeypatch, set(), {})
+    assert host_routes.route_lag("bf-spot", wanted, API) is None

@@ -17,7 +17,15 @@ from harness.runtime.kubernetes.common import (
     kubeconfig_path,
     namespace_for,
 )
-from harness.runtime.kubernetes.objects import pod_troubles, rolled_out, rollout_in_progress, statefulset_ready, terminating
+from harness.runtime.kubernetes.objects import (
+    pod_troubles,
+    proxied_endpoints,
+    rolled_out,
+    rollout_in_progress,
+    statefulset_ready,
+    terminating,
+    unpublished,
+)
 from harness.timing import wait_until
 
 
@@ -54,6 +62,12 @@ class Kube:
         from kubernetes import client
 
         return client.PolicyV1Api(self.api_client)
+
+    @cached_property
+    def discovery(self) -> Any:
+        from kubernetes import client
+
+        return client.DiscoveryV1Api(self.api_client)
 
     @cached_property
     def scheduling(self) -> Any:
@@ -145,14 +159,26 @@ class Kube:
         wait_until(all_rolled_out, timeout, every=0.25, on_wait=show, error=why)
 
     def still_changing(self) -> str | None:
-        """Rollouts not finished and pods still terminating in the namespace (settle's Kubernetes condition)."""
+        """Rollouts not finished, pods still terminating, and then Services whose EndpointSlices have not caught up
+        with their pods, in the namespace (with host_routes.route_lag, settle's Kubernetes condition)."""
         listings = (("deployment", self.apps.list_namespaced_deployment), ("statefulset", self.apps.list_namespaced_stateful_set),
                     ("daemonset", self.apps.list_namespaced_daemon_set))
         busy = [detail for kind, listing in listings for workload in listing(self.namespace).items if (detail := rollout_in_progress(kind, workload))]
-        leaving = terminating(self.pods())
+        pods = self.pods()
+        leaving = terminating(pods)
         if leaving:
             busy.append(f"pod(s) {', '.join(leaving)} terminating")
+        if not busy:  # the Services' endpoints follow the pods: only a settled set of pods can be caught up with
+            busy = unpublished(self.core.list_namespaced_service(self.namespace).items, pods, self._endpoint_slices(self.namespace))
         return "; ".join(busy) or None
+
+    def proxied_endpoints(self, namespace: str | None = None) -> dict[str, set[str]]:
+        """Where kube-proxy is to send each port of the namespace's Services (objects.proxied_endpoints)."""
+        namespace = namespace or self.namespace
+        return proxied_endpoints(self.core.list_namespaced_service(namespace).items, self._endpoint_slices(namespace))
+
+    def _endpoint_slices(self, namespace: str) -> list[Any]:
+        return list(self.discovery.list_namespaced_endpoint_slice(namespace).items)
 
     def cluster_scoped_leftovers(self) -> list[str]:
         selector = f"{INSTANCE_LABEL}={self.instance}"

@@ -94,6 +94,80 @@ def terminating(pods: Iterable[Any]) -> list[str]:
     return [pod.metadata.name for pod in pods if pod.metadata.deletion_timestamp is not None]
 
 
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # what ties an EndpointSlice to its Service
+
+
+def proxied(service: Any) -> bool:
+    """A Service kube-proxy writes rules for: not headless, not ExternalName."""
+    return service.spec.type != "ExternalName" and service.spec.cluster_ip not in (None, "", "None")
+
+
+def _host_port(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def proxied_endpoints(services: Iterable[Any], slices: Iterable[Any]) -> dict[str, set[str]]:
+    """Where kube-proxy sends each port of each Service, by kube-proxy's own rule: the ready endpoints of its
+    EndpointSlices (an unset condition counts as true), else, while none is ready, the serving ones that
+    are terminating. Keyed as kube-proxy names a Service port in its rules: "ns/svc:port", "ns/svc" unnamed."""
+    by_service: dict[tuple[str, str], list[Any]] = {}
+    for endpoint_slice in slices:
+        name = (endpoint_slice.metadata.labels or {}).get(SERVICE_NAME_LABEL)
+        if name:
+            by_service.setdefault((endpoint_slice.metadata.namespace, name), []).append(endpoint_slice)
+    found: dict[str, set[str]] = {}
+    for service in filter(proxied, services):
+        namespace, name = service.metadata.namespace, service.metadata.name
+        for service_port in service.spec.ports or []:
+            ready: set[str] = set()
+            draining: set[str] = set()
+            for endpoint_slice in by_service.get((namespace, name), []):
+                for port in endpoint_slice.ports or []:
+                    if (port.name or "") != (service_port.name or "") or port.port is None:
+                        continue
+                    for endpoint in endpoint_slice.endpoints or []:
+                        conditions = endpoint.conditions
+                        is_ready = conditions is None or conditions.ready is not False
+                        serving = conditions is None or conditions.serving is not False
+                        leaving = conditions is not None and conditions.terminating is True
+                        into = ready if is_ready else draining if serving and leaving else None
+                        if into is not None:
+                            into.update(_host_port(address, port.port) for address in endpoint.addresses)
+            found[f"{namespace}/{name}" + (f":{service_port.name}" if service_port.name else "")] = ready or draining
+    return found
+
+
+def _selected(pod: Any, service: Any) -> bool:
+    """The pods the EndpointSlice controller publishes for a Service: selected, with an IP, and declaring
+    at least one of its target ports (a numeric one always resolves; a named one must be a container port's)."""
+    labels = pod.metadata.labels or {}
+    if pod.status is None or not pod.status.pod_ip or not all(labels.get(k) == v for k, v in service.spec.selector.items()):
+        return False
+    named = {port.name for container in pod.spec.containers for port in container.ports or [] if port.name}
+    return any(isinstance(p.target_port, int) or p.target_port is None or p.target_port in named for p in service.spec.ports or [])
+
+
+def unpublished(services: Iterable[Any], pods: Iterable[Any], slices: Iterable[Any]) -> list[str]:
+    """The Services whose EndpointSlices do not yet list exactly their ready pods as ready: the
+    EndpointSlice controller has not caught up with a pod that became ready, stopped being so or went."""
+    pods = list(pods)
+    slices = list(slices)
+    behind = []
+    for service in services:
+        if not service.spec.selector or service.spec.type == "ExternalName":
+            continue  # endpoints a selector does not manage are whatever their author wrote
+        every = service.spec.publish_not_ready_addresses is True
+        want = {pod.status.pod_ip for pod in pods if _selected(pod, service) and (every or pod_ready(pod))}
+        listed = {address for endpoint_slice in slices
+                  if (endpoint_slice.metadata.labels or {}).get(SERVICE_NAME_LABEL) == service.metadata.name
+                  for endpoint in endpoint_slice.endpoints or []
+                  if endpoint.conditions is None or endpoint.conditions.ready is not False
+                  for address in endpoint.addresses}
+        if want != listed:
+            behind.append(f"service {service.metadata.name}: endpoints {sorted(listed) or 'none'}, ready pods {sorted(want) or 'none'}")
+    return behind
+
+
 QUIET_WAITING = frozenset({"ContainerCreating", "PodInitializing"})  # on the way up, not stuck
 
 

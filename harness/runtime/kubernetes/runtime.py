@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from harness.errors import BreakfixError
 from harness.manifest import ClusterSpec
-from harness.runtime.kubernetes import providers
+from harness.runtime.kubernetes import host_routes, providers
 from harness.runtime.kubernetes.api import Kube
 from harness.runtime.kubernetes.cluster import DEFAULT_NEEDS, node_ports, shape, unmet
 from harness.runtime.kubernetes.common import Progress, kubeconfig_path
@@ -95,10 +95,14 @@ class KubernetesRuntime:
             raise BreakfixError(f"teardown left objects behind: {', '.join(left)}")
 
     def settle(self) -> list[Readiness]:
-        """What must be live before a grading run: the namespace's rollouts and pod terminations."""
+        """What must be live before a grading run: the namespace's rollouts and pod terminations, then the
+        Services' endpoints and, where this host routes the cluster, kube-proxy's rules for them.
+
+        One condition, in that order: settle drops a condition once it is live, and the endpoints are
+        live for a moment mid-rollout before they change again."""
         from harness.settle import Readiness
 
-        return [Readiness("rollouts and pod terminations to finish", self._still_changing, timeout=90)]
+        return [Readiness("rollouts, pod terminations and Service endpoints to settle", self._still_changing, timeout=90)]
 
     def before_grading(self) -> None:
         """On a provider whose host routes the NodePorts, forget the connections that reached no pod: they
@@ -109,7 +113,9 @@ class KubernetesRuntime:
 
     def _still_changing(self) -> str | None:
         try:
-            return self.kube.still_changing()
+            return self.kube.still_changing() or host_routes.route_lag(
+                self.kube.namespace, self.kube.proxied_endpoints(),
+                self.kube.proxied_endpoints("default").get(host_routes.API_SERVICE_PORT, set()))
         except Exception:  # a cluster that cannot be asked has nothing in flight to wait for: the checks say what is wrong
             return None
 
