@@ -28,12 +28,13 @@ def endpoint_slice(endpoints: list[client.V1Endpoint], owner: str = "checkout", 
         metadata=client.V1ObjectMeta(name=f"{owner}-abc", namespace=NAMESPACE, labels={objects.SERVICE_NAME_LABEL: owner}))
 
 
-def pod(ip: str | None, *, ready: bool = True, app: str = "checkout", port_name: str = "http", deleting: bool = False) -> client.V1Pod:
+def pod(ip: str | None, *, ready: bool = True, app: str = "checkout", port_name: str = "http", deleting: bool = False,
+        phase: str = "Running") -> client.V1Pod:
     container = client.V1Container(name="app", ports=[client.V1ContainerPort(name=port_name, container_port=8080)])
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=f"pod-{ip}", labels={"app": app}, deletion_timestamp="2026-12-07T00:00:00Z" if deleting else None),
         spec=client.V1PodSpec(containers=[container]),
-        status=client.V1PodStatus(phase="Running", pod_ip=ip, conditions=[client.V1PodCondition(type="Ready", status=str(ready))]))
+        status=client.V1PodStatus(phase=phase, pod_ip=ip, conditions=[client.V1PodCondition(type="Ready", status=str(ready))]))
 
 
 def test_kube_proxy_sends_to_the_ready_endpoints_of_every_slice_and_an_unset_condition_counts_as_ready() -> None:
@@ -79,3 +80,7 @@ def test_pods_the_controller_never_publishes_and_services_without_a_selector_are
     no_such_port = [pod("10.244.1.5", port_name="metrics")]  # a named targetPort the pod does not declare
     assert objects.unpublished([service()], no_such_port, []) == []
     assert objects.unpublished([service(selector={}), service(kind="ExternalName")], [pod("10.244.1.5")], []) == []
+    published_anyway = service()
+    published_anyway.spec.publish_not_ready_addresses = True
+    evicted = pod("10.244.1.5", ready=False, phase="Failed")
+    assert objects.unpublished([published_anyway], [evicted, pod("10.244.1.6", ready=False)], [endpoint_slice([endpoint("10.244.1.6")])]) == []

@@ -138,10 +138,11 @@ def proxied_endpoints(services: Iterable[Any], slices: Iterable[Any]) -> dict[st
 
 
 def _selected(pod: Any, service: Any) -> bool:
-    """The pods the EndpointSlice controller publishes for a Service: selected, with an IP, and declaring
-    at least one of its target ports (a numeric one always resolves; a named one must be a container port's)."""
+    """The pods the EndpointSlice controller publishes for a Service: selected, with an IP, not ended (an
+    evicted pod keeps its IP), and declaring at least one of its target ports (a numeric one always
+    resolves; a named one must be a container port's)."""
     labels = pod.metadata.labels or {}
-    if pod.status is None or not pod.status.pod_ip or not all(labels.get(k) == v for k, v in service.spec.selector.items()):
+    if pod.status is None or not pod.status.pod_ip or pod.status.phase in ("Succeeded", "Failed") or not all(labels.get(k) == v for k, v in service.spec.selector.items()):
         return False
     named = {port.name for container in pod.spec.containers for port in container.ports or [] if port.name}
     return any(isinstance(p.target_port, int) or p.target_port is None or p.target_port in named for p in service.spec.ports or [])
