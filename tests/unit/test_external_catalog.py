@@ -47,7 +47,8 @@ def test_path_option_adds_entries(tmp_path: Path) -> None:
     assert [base] == catalog.EXTRA_PATHS
     later = CliRunner().invoke(cli.app, ["list", "--json"])  # one command's --path does not leak into the next
     assert "ext-cli" not in [entry["id"] for entry in json.loads(later.stdout)["entries"]]
-    refused = CliRunner().invoke(cli.app, ["list", "--path", str(tmp_path / "nothing-here")])
+    # wide: a panel of 80 columns wraps the message where the length of the tmp path puts it
+    refused = CliRunner().invoke(cli.app, ["list", "--path", str(tmp_path / "nothing-here")], env={"COLUMNS": "400"})
     assert refused.exit_code == ExitCode.USAGE and "no scenarios/ or labs/" in refused.output
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.runtime.kubernetes import host_routes, providers
+from harness.runtime.kubernetes import runtime as kruntime
 from harness.runtime.kubernetes.providers.existing import ExistingCluster
+from harness.runtime.kubernetes.providers.kind import KindCluster
 from harness.runtime.kubernetes.providers.offline import OfflineCluster
 
 # `iptables -t nat -S KUBE-NODEPORTS` of a kube-proxy in iptables mode with nodePortAddresses 127.0.0.1/32
@@ -69,7 +72,7 @@ def test_an_existing_cluster_forgets_connections_only_to_the_node_ports_this_hos
     """A node of the user's cluster that is this machine (or the offline cluster reached as `existing`) has the
     offline cluster's conntrack trap; kind, Docker Desktop and minikube route in their own network namespaces."""
     cluster = ExistingCluster()
-    assert isinstance(cluster, providers.ForgetsConnections)
+    assert isinstance(cluster, providers.RoutedByHost)
     host = Host(monkeypatch, {"iptables", "conntrack"}, {"iptables": NODE_PORT_RULES})
     cluster.forget_unrouted_connections([30801, 30802])
     assert host.forgotten() == ["30801", "30801"]
@@ -115,3 +118,14 @@ def test_a_host_that_does_not_route_this_cluster_has_no_lag_to_wait_for(monkeypa
     assert host_routes.route_lag("bf-spot", wanted, {"172.18.0.2:6443"}) is None
     Host(monkeypatch, set(), {})
     assert host_routes.route_lag("bf-spot", wanted, API) is None
+
+
+@pytest.mark.parametrize(("provider", "waits_for_rules"), [(OfflineCluster(), True), (ExistingCluster(), True), (KindCluster(), False)])
+def test_settle_waits_for_this_hosts_rules_only_on_a_provider_the_host_may_route(
+        monkeypatch: pytest.MonkeyPatch, provider: providers.ClusterProvider, waits_for_rules: bool) -> None:
+    """kind's kube-proxy writes in its nodes' network namespaces: its host is never asked for rules."""
+    runtime = kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=provider)
+    given: list[object] = []
+    monkeypatch.setattr(runtime.kube, "still_changing", lambda route_lag=None: given.append(route_lag))
+    assert [condition.pending() for condition in runtime.settle()] == [None]
+    assert given == [host_routes.route_lag if waits_for_rules else None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from kubernetes import client
 
 from harness.runtime.kubernetes import objects
+from harness.runtime.kubernetes.api import Kube
 
 NAMESPACE = "bf-spot"
 
@@ -84,3 +85,66 @@ def test_pods_the_controller_never_publishes_and_services_without_a_selector_are
     published_anyway.spec.publish_not_ready_addresses = True
     evicted = pod("10.244.1.5", ready=False, phase="Failed")
     assert objects.unpublished([published_anyway], [evicted, pod("10.244.1.6", ready=False)], [endpoint_slice([endpoint("10.244.1.6")])]) == []
+
+
+class Listed:
+    def __init__(self, items: list[object]) -> None:
+        self.items = items
+
+
+class Cluster:
+    """The API calls one settle poll makes, counted: a settled namespace whose Service is published."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.api_service = client.V1Service(
+            metadata=client.V1ObjectMeta(name="kubernetes", namespace="default"),
+            spec=client.V1ServiceSpec(type="ClusterIP", cluster_ip="10.96.0.1", ports=[client.V1ServicePort(name="https", port=443, target_port=6443)]))
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("list_namespaced_") and name not in {"list_namespaced_pod", "list_namespaced_service", "list_namespaced_endpoint_slice"}:
+            return lambda namespace: self.calls.append(f"{name} {namespace}") or Listed([])  # no workload: no rollout
+        raise AttributeError(name)
+
+    def list_namespaced_pod(self, namespace: str, label_selector: str = "") -> Listed:
+        self.calls.append(f"pods {namespace}")
+        return Listed([pod("10.244.1.5")])
+
+    def list_namespaced_service(self, namespace: str) -> Listed:
+        self.calls.append(f"services {namespace}")
+        return Listed([service()])
+
+    def read_namespaced_service(self, name: str, namespace: str) -> client.V1Service:
+        self.calls.append(f"service {namespace}/{name}")
+        return self.api_service
+
+    def list_namespaced_endpoint_slice(self, namespace: str, label_selector: str = "") -> Listed:
+        self.calls.append(f"slices {namespace} {label_selector}".rstrip())
+        if namespace == "default":
+            api_slice = endpoint_slice([endpoint("10.250.0.10")], owner="kubernetes", port_name="https", port=6443)
+            api_slice.metadata.namespace = "default"
+            return Listed([api_slice])
+        return Listed([endpoint_slice([endpoint("10.244.1.5")])])
+
+
+def kube_on(cluster: Cluster) -> Kube:
+    kube = Kube("spot-interruption")
+    kube.namespace = NAMESPACE
+    kube.__dict__.update(core=cluster, apps=cluster, discovery=cluster)
+    return kube
+
+
+def test_a_settle_poll_lists_the_namespace_once_and_reads_only_the_api_servers_service_of_default() -> None:
+    cluster = Cluster()
+    asked: list[tuple[str, dict[str, set[str]], set[str]]] = []
+    assert kube_on(cluster).still_changing(lambda *lag: asked.append(lag) or "kube-proxy behind") == "kube-proxy behind"
+    assert asked == [(NAMESPACE, {f"{NAMESPACE}/checkout:http": {"10.244.1.5:8080"}}, {"10.250.0.10:6443"})]
+    assert sorted(call for call in cluster.calls if not call.startswith("list_namespaced_")) == [
+        f"pods {NAMESPACE}", "service default/kubernetes", f"services {NAMESPACE}", f"slices {NAMESPACE}",
+        f"slices default {objects.SERVICE_NAME_LABEL}=kubernetes"]
+
+
+def test_without_a_route_check_a_published_namespace_is_settled_and_default_is_never_asked() -> None:
+    cluster = Cluster()
+    assert kube_on(cluster).still_changing() is None
+    assert not any("default" in call for call in cluster.calls)

@@ -464,7 +464,7 @@ def test_before_grading_the_offline_cluster_forgets_connections_to_the_namespace
     runtime.before_grading()
     assert cluster.forgotten == [[30801]]
     # a provider that routes nothing on the host has nothing to forget, and a cluster that cannot be asked is no error
-    assert not isinstance(KindCluster(), providers.ForgetsConnections)
+    assert not isinstance(KindCluster(), providers.RoutedByHost)
     kruntime.KubernetesRuntime("spot-interruption", Path("/nowhere"), provider=KindCluster()).before_grading()
     runtime.kube.__dict__["core"] = None
     runtime.before_grading()

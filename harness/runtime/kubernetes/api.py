@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
@@ -17,7 +17,9 @@ from harness.runtime.kubernetes.common import (
     kubeconfig_path,
     namespace_for,
 )
+from harness.runtime.kubernetes.host_routes import API_SERVICE, API_SERVICE_PORT
 from harness.runtime.kubernetes.objects import (
+    SERVICE_NAME_LABEL,
     pod_troubles,
     proxied_endpoints,
     rolled_out,
@@ -27,6 +29,9 @@ from harness.runtime.kubernetes.objects import (
     unpublished,
 )
 from harness.timing import wait_until
+
+# (namespace, where kube-proxy is to send each of its Service ports, where the API server's) -> what lags
+RouteLag = Callable[[str, dict[str, set[str]], set[str]], str | None]
 
 
 class Kube:
@@ -158,9 +163,12 @@ class Kube:
 
         wait_until(all_rolled_out, timeout, every=0.25, on_wait=show, error=why)
 
-    def still_changing(self) -> str | None:
-        """Rollouts not finished, pods still terminating, and then Services whose EndpointSlices have not caught up
-        with their pods, in the namespace (with host_routes.route_lag, settle's Kubernetes condition)."""
+    def still_changing(self, route_lag: RouteLag | None = None) -> str | None:
+        """Rollouts not finished and pods still terminating in the namespace, then Services whose
+        EndpointSlices have not caught up with their pods, then -- given `route_lag`, where this host's
+        kube-proxy may route the cluster -- its rules not caught up with the slices: settle's Kubernetes condition.
+
+        One listing of each kind per call: settle polls it every quarter of a second."""
         listings = (("deployment", self.apps.list_namespaced_deployment), ("statefulset", self.apps.list_namespaced_stateful_set),
                     ("daemonset", self.apps.list_namespaced_daemon_set))
         busy = [detail for kind, listing in listings for workload in listing(self.namespace).items if (detail := rollout_in_progress(kind, workload))]
@@ -168,17 +176,20 @@ class Kube:
         leaving = terminating(pods)
         if leaving:
             busy.append(f"pod(s) {', '.join(leaving)} terminating")
-        if not busy:  # the Services' endpoints follow the pods: only a settled set of pods can be caught up with
-            busy = unpublished(self.core.list_namespaced_service(self.namespace).items, pods, self._endpoint_slices(self.namespace))
-        return "; ".join(busy) or None
+        if busy:  # the Services' endpoints follow the pods: only a settled set of pods can be caught up with
+            return "; ".join(busy)
+        services = self.core.list_namespaced_service(self.namespace).items
+        slices = self.discovery.list_namespaced_endpoint_slice(self.namespace).items
+        busy = unpublished(services, pods, slices)
+        if busy or route_lag is None:
+            return "; ".join(busy) or None
+        return route_lag(self.namespace, proxied_endpoints(services, slices), self._api_server_endpoints())
 
-    def proxied_endpoints(self, namespace: str | None = None) -> dict[str, set[str]]:
-        """Where kube-proxy is to send each port of the namespace's Services (objects.proxied_endpoints)."""
-        namespace = namespace or self.namespace
-        return proxied_endpoints(self.core.list_namespaced_service(namespace).items, self._endpoint_slices(namespace))
-
-    def _endpoint_slices(self, namespace: str) -> list[Any]:
-        return list(self.discovery.list_namespaced_endpoint_slice(namespace).items)
+    def _api_server_endpoints(self) -> set[str]:
+        """Where kube-proxy is to send the API server's Service, `default/kubernetes`."""
+        service = self.core.read_namespaced_service(API_SERVICE, "default")
+        slices = self.discovery.list_namespaced_endpoint_slice("default", label_selector=f"{SERVICE_NAME_LABEL}={API_SERVICE}").items
+        return proxied_endpoints([service], slices).get(API_SERVICE_PORT, set())
 
     def cluster_scoped_leftovers(self) -> list[str]:
         selector = f"{INSTANCE_LABEL}={self.instance}"

@@ -19,7 +19,8 @@ from harness.loopback import HOST
 _NODE_PORT_RULE = re.compile(r"--dport (\d+)\b")
 # `-A KUBE-SVC-... -m comment --comment "ns/svc:port -> 10.244.1.5:8080" [-m statistic ...] -j KUBE-SEP-...`: one per endpoint
 _ENDPOINT_RULE = re.compile(r'^-A KUBE-SV[CL]-\S+ .*--comment "?([^"\s]+) -> ([^"\s]+)"? .*-j KUBE-SEP-', re.MULTILINE)
-API_SERVICE_PORT = "default/kubernetes:https"
+API_SERVICE = "kubernetes"  # in `default`: the API server's Service, which kube-proxy routes like any other
+API_SERVICE_PORT = f"default/{API_SERVICE}:https"
 
 
 def _nat_rules(chain: str | None = None) -> list[str]:

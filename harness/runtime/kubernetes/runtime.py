@@ -107,15 +107,13 @@ class KubernetesRuntime:
     def before_grading(self) -> None:
         """On a provider whose host routes the NodePorts, forget the connections that reached no pod: they
         would refuse the probes' (see host_routes.forget_unrouted_connections)."""
-        if isinstance(self.provider, providers.ForgetsConnections):
+        if isinstance(self.provider, providers.RoutedByHost):
             with contextlib.suppress(Exception):  # a cluster that cannot be asked: the checks say what is wrong
                 self.provider.forget_unrouted_connections(self.kube.service_node_ports())
 
     def _still_changing(self) -> str | None:
         try:
-            return self.kube.still_changing() or host_routes.route_lag(
-                self.kube.namespace, self.kube.proxied_endpoints(),
-                self.kube.proxied_endpoints("default").get(host_routes.API_SERVICE_PORT, set()))
+            return self.kube.still_changing(host_routes.route_lag if isinstance(self.provider, providers.RoutedByHost) else None)
         except Exception:  # a cluster that cannot be asked has nothing in flight to wait for: the checks say what is wrong
             return None
 

@@ -56,8 +56,9 @@ class ClusterProvider(Protocol):
 
 
 @runtime_checkable
-class ForgetsConnections(Protocol):
-    """A provider whose NodePorts the host itself routes (its kube-proxy on the host's conntrack)."""
+class RoutedByHost(Protocol):
+    """A provider whose NodePorts the host itself may route (its kube-proxy on the host's nat table and
+    conntrack): settle waits for those rules, grading first forgets the connections they left unrouted."""
 
     def forget_unrouted_connections(self, node_ports: Iterable[int]) -> None: ...
 
