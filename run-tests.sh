@@ -10,4 +10,5 @@ bootstrap "[test]"
 cd "$ROOT"
 "$VENV/bin/ruff" check harness tests benchmarks scenarios labs  # lint and types first: seconds, before minutes of tests
 "$VENV/bin/mypy" --strict harness
-exec "$VENV/bin/pytest" -n "${BREAKFIX_TEST_WORKERS:-3}" --dist loadgroup "$@"
+# the slowest tests, listed at the end: where the 30-minute CI budget goes
+exec "$VENV/bin/pytest" -n "${BREAKFIX_TEST_WORKERS:-3}" --dist loadgroup --durations=25 "$@"

@@ -44,7 +44,8 @@ Names (import them: `from harness.checks import http_load, LoadResult`):
     Kubernetes
         Kube;  pod_ready(pod);  rolled_out(deployment);  qos_class(pod spec);  parse_quantity(q)
         evictions(events) -> [Eviction];  evicted_pods(pods);  Eviction
-        drain_node(kube, node, notice=) -> DrainResult;  set_unschedulable(kube, node, flag);  DrainResult
+        drain_node(kube, node, notice=[, serving_path=]) -> DrainResult (.served: how long each evicted pod answered)
+        pod_answers(kube, pod, path) -> bool   the pod itself, through the API server's proxy;  set_unschedulable(kube, node, flag)
         wait_for(predicate, seconds, interval=2.0) -> bool   (bounded polling; never retry a check with it)
     TLS (harness.pki: the lab CA a `pki` scenario provisions)
         CertificateAuthority, Usage, Validity;  load_authority(chain, key, root=) -> CertificateAuthority
@@ -65,7 +66,7 @@ from harness.grading.inputs import cached_input
 from harness.probes import LoadResult, Response, RunQueue, http_load, oversubscribed, sample, slope
 
 if TYPE_CHECKING:
-    from harness.faults.kubernetes import DrainResult, drain_node, set_unschedulable
+    from harness.faults.kubernetes import DrainResult, drain_node, pod_answers, set_unschedulable
     from harness.pki import CertificateAuthority, Usage, Validity, load_authority, load_certificates, subject_alt_names, verify_chain
     from harness.runtime.kubernetes.api import Kube
     from harness.runtime.kubernetes.objects import (
@@ -92,7 +93,7 @@ _LAZY = {
         "harness.runtime.kubernetes.objects",
     ),
     "Kube": "harness.runtime.kubernetes.api",
-    **dict.fromkeys(["DrainResult", "drain_node", "set_unschedulable"], "harness.faults.kubernetes"),
+    **dict.fromkeys(["DrainResult", "drain_node", "pod_answers", "set_unschedulable"], "harness.faults.kubernetes"),
     **dict.fromkeys(
         ["CertificateAuthority", "Usage", "Validity", "load_authority", "load_certificates", "subject_alt_names", "verify_chain"], "harness.pki"
     ),
@@ -129,6 +130,7 @@ __all__ = [
     "load_certificates",
     "oversubscribed",
     "parse_quantity",
+    "pod_answers",
     "pod_ready",
     "qos_class",
     "resource_instances",

@@ -3,6 +3,7 @@ tests that provision the same fixed resources on one pytest-xdist worker."""
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,11 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import Entry
+
+# rich fixes a console's width from COLUMNS when the console is made (harness.cli's, when a test module
+# imports it, after this file) and reads it on each print only where it was unset: a COLUMNS the developer
+# exported would override every test's own
+os.environ.pop("COLUMNS", None)
 
 # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and an ignored
 # signal stays ignored across exec: every `breakfix` the Ctrl-C tests start would shrug off their SIGINT.

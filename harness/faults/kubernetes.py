@@ -8,6 +8,7 @@ the learner has to find and fix what is wrong in the files, as on a real team.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,24 +116,74 @@ class DrainResult:
     refusals: int = 0  # evictions the API refused (429): a PodDisruptionBudget said "not now"
     completed: bool = False
     seconds: float = 0.0
+    # given a serving path: how long each evicted pod went on answering it after its eviction was accepted
+    served: dict[str, float] = field(default_factory=dict)
+
+
+SERVING_POLL_SECONDS = 0.2
 
 
 def set_unschedulable(kube: Any, node: str, unschedulable: bool) -> None:
     kube.core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
 
 
-def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0) -> DrainResult:
+def pod_answers(kube: Any, pod: Any, path: str, timeout: float = 2.0) -> bool:
+    """Whether the pod itself answers `path` with a 2xx on its first container port, asked through the API
+    server's pod proxy: past every Service and kube-proxy, so whether a terminating pod still serves, on any provider."""
+    from kubernetes.client.exceptions import ApiException
+
+    ports = [port.container_port for container in pod.spec.containers for port in container.ports or []]
+    try:
+        kube.core.connect_get_namespaced_pod_proxy_with_path(
+            f"{pod.metadata.name}:{ports[0] if ports else 80}", kube.namespace, path.lstrip("/"), _request_timeout=timeout)
+    except ApiException:
+        return False  # the proxy's 502/503 once nothing listens, or the app's own error status
+    except Exception:  # a connection or read timeout of the proxy request
+        return False
+    return True
+
+
+def _watch_serving(kube: Any, pod: Any, path: str, served: dict[str, float], until: float) -> threading.Thread:
+    """Measure, in the background, how long the just-evicted `pod` goes on answering `path`: the last answer
+    counts, so one lost poll does not cut a pod's time short; ends when the pod is gone or at `until`."""
+    from kubernetes.client.exceptions import ApiException
+
+    evicted_at = time.monotonic()
+    name = pod.metadata.name
+    served[name] = 0.0
+
+    def watch() -> None:
+        while time.monotonic() < until:
+            if pod_answers(kube, pod, path):
+                served[name] = time.monotonic() - evicted_at
+            else:
+                try:
+                    if kube.core.read_namespaced_pod(name, kube.namespace).status.phase not in ("Pending", "Running"):
+                        return
+                except ApiException as exc:
+                    if exc.status == 404:
+                        return  # gone: it answers nothing ever again
+            time.sleep(SERVING_POLL_SECONDS)
+
+    watcher = threading.Thread(target=watch, name=f"serving-{name}", daemon=True)
+    watcher.start()
+    return watcher
+
+
+def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0, serving_path: str | None = None) -> DrainResult:
     """Cordon `node` and evict the instance's pods on it through the Eviction API, within `notice` seconds.
 
     Evictions honour PodDisruptionBudgets: a refused one is retried until the notice runs out,
     as `kubectl drain` does; a spot node then disappears whether or not the drain finished.
-    Only the instance's namespace is touched: other namespaces share the cluster.
+    Only the instance's namespace is touched: other namespaces share the cluster. With a
+    `serving_path`, `served` says how long each evicted pod went on answering it (pod_answers).
     """
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     result = DrainResult(node)
     started = time.monotonic()
+    watchers: list[threading.Thread] = []
     set_unschedulable(kube, node, True)
     selector = f"spec.nodeName={node}"
     while time.monotonic() - started < notice:
@@ -147,6 +198,8 @@ def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0) ->
             try:
                 kube.core.create_namespaced_pod_eviction(pod.metadata.name, kube.namespace, body)
                 result.evicted.append(pod.metadata.name)
+                if serving_path is not None:
+                    watchers.append(_watch_serving(kube, pod, serving_path, result.served, until=started + notice))
             except ApiException as exc:
                 if exc.status == 429:
                     result.refusals += 1
@@ -154,4 +207,6 @@ def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0) ->
                     raise
         time.sleep(interval)
     result.seconds = time.monotonic() - started
+    for watcher in watchers:  # each ends once its pod is gone, which a completed drain has waited for
+        watcher.join(max(started + notice - time.monotonic(), 0) + 5)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -512,6 +513,50 @@ def test_drain_cordons_then_retries_evictions_a_budget_refuses() -> None:
 def test_a_drain_a_budget_blocks_forever_stops_at_the_notice() -> None:
     result = drain_node(drain_kube(DrainCore(refuse=10**9)), "spot-1", notice=0.05, interval=0.01)
     assert not result.completed and result.refusals > 0 and result.evicted == []
+
+
+class ServingCore(DrainCore):
+    """An evicted pod that answers for `serves` seconds (but for one lost poll), then exits and is gone."""
+
+    def __init__(self, serves: float) -> None:
+        super().__init__(refuse=0)
+        self.pods["web-1"].spec = client.V1PodSpec(containers=[client.V1Container(name="web", ports=[client.V1ContainerPort(container_port=8080)])])
+        self.serves = serves
+        self.evicted_at = 0.0
+        self.asked: list[tuple[str, str]] = []
+
+    def create_namespaced_pod_eviction(self, name: str, namespace: str, body: client.V1Eviction) -> None:
+        self.evicted_at = time.monotonic()
+        self.pods[name].metadata.deletion_timestamp = NOW  # terminating: still listed, still Running
+
+    def list_namespaced_pod(self, namespace: str, field_selector: str) -> client.V1PodList:
+        return client.V1PodList(items=[p for p in self.pods.values() if not self._exited()])
+
+    def _exited(self) -> bool:
+        return bool(self.evicted_at) and time.monotonic() - self.evicted_at > self.serves
+
+    def connect_get_namespaced_pod_proxy_with_path(self, name: str, namespace: str, path: str, _request_timeout: float) -> str:
+        self.asked.append((name, path))
+        if self._exited() or len(self.asked) == 3:  # the third poll is lost on the way: the pod still serves
+            raise ApiException(status=503)
+        return "{}"
+
+    def read_namespaced_pod(self, name: str, namespace: str) -> client.V1Pod:
+        if self._exited():
+            raise ApiException(status=404)
+        return self.pods[name]
+
+
+@pytest.mark.parametrize("serves", [0.0, 0.4])
+def test_a_drain_times_how_long_each_evicted_pod_goes_on_answering_asking_the_pod_itself(monkeypatch: pytest.MonkeyPatch, serves: float) -> None:
+    monkeypatch.setattr("harness.faults.kubernetes.SERVING_POLL_SECONDS", 0.02)
+    core = ServingCore(serves)
+    result = drain_node(drain_kube(core), "spot-1", notice=5, interval=0.01, serving_path="/orders/1")
+    assert result.completed and result.evicted == ["web-1"]
+    assert serves - 0.1 <= result.served["web-1"] <= serves
+    assert set(core.asked) == {("web-1:8080", "orders/1")}
+    without = drain_node(drain_kube(ServingCore(serves)), "spot-1", notice=5, interval=0.01)
+    assert without.served == {}
 
 
 def test_manifest_drift_params_are_checked_when_the_scenario_loads() -> None:

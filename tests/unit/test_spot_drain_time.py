@@ -56,3 +56,24 @@ def test_either_a_pre_stop_wait_or_the_apps_drain_gives_time(checkout: SimpleNam
 def test_no_time_to_drain_or_more_than_the_grace_period_fails(checkout: SimpleNamespace, message: str) -> None:
     with pytest.raises(AssertionError, match=message):
         load_checks().test_pods_get_time_to_drain(checkout)
+
+
+def drained(served: dict[str, float], *, unmeasurable: str = "") -> SimpleNamespace:
+    drain = SimpleNamespace(evicted=list(served), served=served)
+    return SimpleNamespace(precondition="", unmeasurable=unmeasurable, drain=drain)
+
+
+@pytest.mark.parametrize("served", [{"checkout-a": 15.0}, {"checkout-a": 4.8, "checkout-b": 9.0}, {}],
+                         ids=["reference", "five-seconds-seen-a-poll-late", "nothing-evicted"])
+def test_evicted_pods_that_answer_for_five_seconds_pass(served: dict[str, float]) -> None:
+    content_modules.load("scenarios/spot-interruption/checks/test_spot_drain.py").test_evicted_pods_keep_serving_while_their_removal_spreads(drained(served))
+
+
+@pytest.mark.parametrize(("spot_drain", "message"), [
+    (drained({"checkout-a": 0.1, "checkout-b": 15.0}), r"checkout-a stopped answering 0.1 s after its eviction \(wanted 5 s\)"),
+    (drained({"checkout-a": 1.2}), "checkout-a stopped answering 1.2 s"),
+    (drained({"checkout-a": 15.0}, unmeasurable="do not answer /orders/1"), "do not answer /orders/1"),
+], ids=["hook-that-returns-at-once", "sleep-1", "proxy-silent"])
+def test_a_pod_that_stops_answering_sooner_or_cannot_be_timed_fails(spot_drain: SimpleNamespace, message: str) -> None:
+    with pytest.raises(AssertionError, match=message):
+        content_modules.load("scenarios/spot-interruption/checks/test_spot_drain.py").test_evicted_pods_keep_serving_while_their_removal_spreads(spot_drain)
