@@ -128,11 +128,13 @@ def set_unschedulable(kube: Any, node: str, unschedulable: bool) -> None:
 
 
 def pod_answers(kube: Any, pod: Any, path: str, timeout: float = 2.0) -> bool:
-    """Whether the pod itself answers `path` with a 2xx on its first container port, asked through the API
-    server's pod proxy: past every Service and kube-proxy, so whether a terminating pod still serves, on any provider."""
+    """Whether the pod itself answers `path` with a 2xx on its container port named `http` (else the first one
+    declared), asked through the API server's pod proxy: past every Service and kube-proxy, so whether a
+    terminating pod still serves, on any provider."""
     from kubernetes.client.exceptions import ApiException
 
-    ports = [port.container_port for container in pod.spec.containers for port in container.ports or []]
+    declared = [port for container in pod.spec.containers for port in container.ports or []]
+    ports = [port.container_port for port in sorted(declared, key=lambda port: port.name != "http")]
     try:
         kube.core.connect_get_namespaced_pod_proxy_with_path(
             f"{pod.metadata.name}:{ports[0] if ports else 80}", kube.namespace, path.lstrip("/"), _request_timeout=timeout)

@@ -520,7 +520,8 @@ class ServingCore(DrainCore):
 
     def __init__(self, serves: float) -> None:
         super().__init__(refuse=0)
-        self.pods["web-1"].spec = client.V1PodSpec(containers=[client.V1Container(name="web", ports=[client.V1ContainerPort(container_port=8080)])])
+        ports = [client.V1ContainerPort(name="metrics", container_port=9090), client.V1ContainerPort(name="http", container_port=8080)]
+        self.pods["web-1"].spec = client.V1PodSpec(containers=[client.V1Container(name="web", ports=ports)])
         self.serves = serves
         self.evicted_at = 0.0
         self.asked: list[tuple[str, str]] = []
