@@ -121,6 +121,7 @@ class DrainResult:
 
 
 SERVING_POLL_SECONDS = 0.2
+LIVE_PHASES = ("Pending", "Running")  # a pod in any other phase has ended: nothing to evict, nothing serving
 
 
 def set_unschedulable(kube: Any, node: str, unschedulable: bool) -> None:
@@ -131,16 +132,12 @@ def pod_answers(kube: Any, pod: Any, path: str, timeout: float = 2.0) -> bool:
     """Whether the pod itself answers `path` with a 2xx on its container port named `http` (else the first one
     declared), asked through the API server's pod proxy: past every Service and kube-proxy, so whether a
     terminating pod still serves, on any provider."""
-    from kubernetes.client.exceptions import ApiException
-
     declared = [port for container in pod.spec.containers for port in container.ports or []]
     ports = [port.container_port for port in sorted(declared, key=lambda port: port.name != "http")]
     try:
         kube.core.connect_get_namespaced_pod_proxy_with_path(
             f"{pod.metadata.name}:{ports[0] if ports else 80}", kube.namespace, path.lstrip("/"), _request_timeout=timeout)
-    except ApiException:
-        return False  # the proxy's 502/503 once nothing listens, or the app's own error status
-    except Exception:  # a connection or read timeout of the proxy request
+    except Exception:  # the proxy's 502/503 once nothing listens, the app's own error status, or a timeout
         return False
     return True
 
@@ -160,7 +157,7 @@ def _watch_serving(kube: Any, pod: Any, path: str, served: dict[str, float], unt
                 served[name] = time.monotonic() - evicted_at
             else:
                 try:
-                    if kube.core.read_namespaced_pod(name, kube.namespace).status.phase not in ("Pending", "Running"):
+                    if kube.core.read_namespaced_pod(name, kube.namespace).status.phase not in LIVE_PHASES:
                         return
                 except ApiException as exc:
                     if exc.status == 404:
@@ -189,7 +186,7 @@ def drain_node(kube: Any, node: str, *, notice: float, interval: float = 1.0, se
     set_unschedulable(kube, node, True)
     selector = f"spec.nodeName={node}"
     while time.monotonic() - started < notice:
-        pods = [p for p in kube.core.list_namespaced_pod(kube.namespace, field_selector=selector).items if p.status.phase in ("Pending", "Running")]
+        pods = [p for p in kube.core.list_namespaced_pod(kube.namespace, field_selector=selector).items if p.status.phase in LIVE_PHASES]
         if not pods:
             result.completed = True
             break

@@ -12,8 +12,8 @@ from kubernetes import client
 from tests import content_modules
 
 
-def load_checks() -> ModuleType:
-    return content_modules.load("scenarios/spot-interruption/checks/test_placement.py")
+def load_checks(module: str = "test_placement") -> ModuleType:
+    return content_modules.load(f"scenarios/spot-interruption/checks/{module}.py")
 
 
 def checkout_with(*, pre_stop: client.V1LifecycleHandler | None = None, drain: str | None = None, grace: int | None = 30) -> SimpleNamespace:
@@ -66,7 +66,7 @@ def drained(served: dict[str, float], *, unmeasurable: str = "") -> SimpleNamesp
 @pytest.mark.parametrize("served", [{"checkout-a": 15.0}, {"checkout-a": 4.8, "checkout-b": 9.0}, {}],
                          ids=["reference", "five-seconds-seen-a-poll-late", "nothing-evicted"])
 def test_evicted_pods_that_answer_for_five_seconds_pass(served: dict[str, float]) -> None:
-    content_modules.load("scenarios/spot-interruption/checks/test_spot_drain.py").test_evicted_pods_keep_serving_while_their_removal_spreads(drained(served))
+    load_checks("test_spot_drain").test_evicted_pods_keep_serving_while_their_removal_spreads(drained(served))
 
 
 @pytest.mark.parametrize(("spot_drain", "message"), [
@@ -76,4 +76,4 @@ def test_evicted_pods_that_answer_for_five_seconds_pass(served: dict[str, float]
 ], ids=["hook-that-returns-at-once", "sleep-1", "proxy-silent"])
 def test_a_pod_that_stops_answering_sooner_or_cannot_be_timed_fails(spot_drain: SimpleNamespace, message: str) -> None:
     with pytest.raises(AssertionError, match=message):
-        content_modules.load("scenarios/spot-interruption/checks/test_spot_drain.py").test_evicted_pods_keep_serving_while_their_removal_spreads(spot_drain)
+        load_checks("test_spot_drain").test_evicted_pods_keep_serving_while_their_removal_spreads(spot_drain)
